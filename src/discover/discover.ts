@@ -1,0 +1,121 @@
+/**
+ * The discover stage: which Python files a scan reads. Iterative, sorted, honours .gitignore
+ * files and --exclude globs, never follows directory symlinks (no loops, nothing outside the tree).
+ */
+import { lstatSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { join, relative, resolve, sep } from "node:path";
+import ignore, { type Ignore } from "ignore";
+import picomatch from "picomatch";
+
+export interface DiscoveredFile {
+  /** Absolute path. */
+  absolute: string;
+  /** Relative to the scan root, forward slashes. */
+  path: string;
+}
+
+export interface DiscoverResult {
+  root: string;
+  files: DiscoveredFile[];
+  errors: { file: string; message: string }[];
+}
+
+export interface DiscoverOptions {
+  cwd: string;
+  paths: readonly string[];
+  exclude: readonly string[];
+}
+
+/** Directories no Django project wants scanned. */
+const SKIPPED_DIRECTORIES = new Set([".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"]);
+
+export function discover(options: DiscoverOptions): DiscoverResult {
+  const inputs = (options.paths.length > 0 ? options.paths : ["."]).map((p) => resolve(options.cwd, p));
+  const root = scanRoot(options.cwd, inputs);
+  const excluded = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : null;
+  const files = new Map<string, DiscoveredFile>();
+  const errors: DiscoverResult["errors"] = [];
+  const rel = (abs: string) => relative(root, abs).split(sep).join("/") || ".";
+
+  for (const input of inputs) {
+    let stat;
+    try {
+      stat = statSync(input);
+    } catch (error) {
+      errors.push({ file: rel(input), message: `cannot read path: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+      continue;
+    }
+    if (stat.isFile()) {
+      // A file named explicitly is scanned whatever its name (pre-commit passes staged files).
+      files.set(input, { absolute: input, path: rel(input) });
+      continue;
+    }
+    const stack: { dir: string; ignores: Ignore[]; bases: string[] }[] = [{ dir: input, ignores: [], bases: [] }];
+    while (stack.length > 0) {
+      const { dir, ignores, bases } = stack.pop()!;
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (error) {
+        errors.push({ file: rel(dir), message: `cannot read directory: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+        continue;
+      }
+      const localIgnores = [...ignores];
+      const localBases = [...bases];
+      if (entries.some((e) => e.name === ".gitignore" && e.isFile())) {
+        try {
+          localIgnores.push(ignore().add(readFileSync(join(dir, ".gitignore"), "utf8")));
+          localBases.push(dir);
+        } catch {
+          // An unreadable .gitignore ignores nothing.
+        }
+      }
+      const isIgnored = (abs: string, isDir: boolean) =>
+        localIgnores.some((ig, i) => {
+          const relToBase = relative(localBases[i]!, abs).split(sep).join("/");
+          return relToBase !== "" && ig.ignores(isDir ? `${relToBase}/` : relToBase);
+        });
+      const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const subdirs: string[] = [];
+      for (const entry of sorted) {
+        const abs = join(dir, entry.name);
+        const relPath = rel(abs);
+        if (entry.isDirectory()) {
+          if (SKIPPED_DIRECTORIES.has(entry.name) || isIgnored(abs, true) || excluded?.(relPath) || excluded?.(`${relPath}/`)) continue;
+          subdirs.push(abs);
+        } else if (entry.name.endsWith(".py")) {
+          if (isIgnored(abs, false) || excluded?.(relPath)) continue;
+          if (entry.isSymbolicLink() && !symlinkInside(abs, root)) continue;
+          if (entry.isFile() || entry.isSymbolicLink()) files.set(abs, { absolute: abs, path: relPath });
+        }
+      }
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push({ dir: subdirs[i]!, ignores: localIgnores, bases: localBases });
+    }
+  }
+  const list = [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { root, files: list, errors };
+}
+
+/** The directory findings are relative to: the one directory scanned, else the working directory. */
+function scanRoot(cwd: string, inputs: string[]): string {
+  if (inputs.length === 1) {
+    try {
+      if (statSync(inputs[0]!).isDirectory()) return inputs[0]!;
+    } catch {
+      // Reported by discover.
+    }
+  }
+  return resolve(cwd);
+}
+
+function symlinkInside(abs: string, root: string): boolean {
+  try {
+    if (!lstatSync(abs).isSymbolicLink()) return true;
+    const target = realpathSync(abs);
+    const realRoot = realpathSync(root);
+    return target === realRoot || target.startsWith(realRoot + sep);
+  } catch {
+    return false;
+  }
+}

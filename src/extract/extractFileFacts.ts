@@ -1,0 +1,54 @@
+import { parsePython } from "../parse/parser.js";
+import type { FileFacts } from "./facts.js";
+import { extractFunction, type FileContext } from "./functionWalker.js";
+import { scanModule } from "./moduleFacts.js";
+import { SourceLines } from "./syntax.js";
+
+export interface ExtractOptions {
+  /** Extra dotted names that open a transaction (`myapp.db.locked_atomic`). */
+  transactionNames?: readonly string[];
+}
+
+/** Tests, migrations and management commands do not serve requests. */
+export function isRequestCode(path: string): boolean {
+  const parts = path.split("/");
+  const file = parts[parts.length - 1] ?? "";
+  if (parts.includes("tests") || parts.includes("test") || parts.includes("migrations")) return false;
+  if (/^(test_.*|.*_tests?|tests|conftest)\.py$/.test(file)) return false;
+  const joined = parts.join("/");
+  return !/(^|\/)management\/commands\//.test(joined);
+}
+
+/**
+ * Parses one file and returns its facts. Pure: the same path and source give the same facts.
+ * The syntax tree is deleted before returning.
+ */
+export async function extractFileFacts(path: string, source: string, options: ExtractOptions = {}): Promise<FileFacts> {
+  const tree = await parsePython(source);
+  try {
+    const lines = new SourceLines(source);
+    const scan = scanModule(tree.rootNode, lines);
+    const ctx: FileContext = { lines, imports: scan.imports, transactionNames: new Set(options.transactionNames ?? []) };
+    const functions = [];
+    for (const site of scan.functions) {
+      // A function that contains a syntax error is skipped: its event model would be guesswork.
+      const [start, end] = [site.node.startIndex, site.node.endIndex];
+      if (scan.errorSpans.some(([s, e]) => s >= start && e <= end)) continue;
+      functions.push(extractFunction(site, ctx));
+    }
+    return {
+      path,
+      lines: lines.count,
+      requestCode: isRequestCode(path),
+      imports: scan.imports,
+      classes: scan.classes,
+      functions,
+      models: scan.models,
+      settings: scan.settings,
+      mutatedFields: [...scan.mutatedFields].sort(),
+      problems: scan.problems,
+    };
+  } finally {
+    tree.delete();
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Per-file facts: the only thing that leaves the extract stage. Plain, serialisable data
+ * (no syntax nodes), so files can be extracted in any order, in workers, or from a cache.
+ *
+ * Positions: `pos` is the source offset of an event and orders events inside a function;
+ * a `Span` is a half-open [start, end) range of offsets. Lines are 1-based, columns 1-based.
+ */
+
+export type Span = [start: number, end: number];
+
+export interface SourceSite {
+  line: number;
+  column: number;
+  endLine: number;
+  /** The trimmed source line, for messages and code frames. */
+  text: string;
+}
+
+/** What a check decides on. Only some kinds are authorization (see `AUTHZ_CHECK_KINDS`). */
+export type CheckKind =
+  | "perm" // has_perm, permission_required, guardian/rules permission APIs
+  | "group" // group membership
+  | "membership" // a membership/role table queried for the requesting user
+  | "object-perm" // check_object_permissions
+  | "helper" // a call recognised by name as an authorization helper
+  | "staff" // in-memory is_staff / is_superuser flags
+  | "state" // a fetched object's field
+  | "exists"; // an exists()/count()/len() guard on a queryset
+
+export type GuardKind = "if" | "raise-call" | "decorator" | "assert" | "except";
+
+export interface CheckEvent {
+  type: "check";
+  pos: number;
+  site: SourceSite;
+  kind: CheckKind;
+  /** Ranges of the function that run only when the check passed (or only when it failed). */
+  scopes: Span[];
+  guard: GuardKind;
+  /** State checks: the object variable definition whose field is read. */
+  subjectDef?: number;
+  /** State checks: the field read (`status`), `null` when a method result is tested. */
+  field?: string | null;
+  /** Authorization checks: the check runs on a locked object (`locked_user.has_perm`). */
+  onDefs?: number[];
+  /** Existence checks: the queryset guarded. */
+  query?: QueryShape;
+  /** True when a name pattern, not a known API, made this a check. */
+  byName: boolean;
+}
+
+/** The shape of an ORM queryset expression, enough to compare two of them. */
+export interface QueryShape {
+  /** Model class name when the base is `Model.objects`, otherwise null. */
+  model: string | null;
+  /** The receiver text for related managers (`request.user.invoices`), or the model name. */
+  source: string;
+  /** Keyword argument names of filter()/get()/exclude(), lookups stripped (`owner__id` → `owner`). */
+  filterFields: string[];
+  /** The filter mentions the requesting user: authorization folded into the query. */
+  filterRefsUser: boolean;
+  locked: boolean;
+}
+
+export interface FetchEvent {
+  type: "fetch";
+  pos: number;
+  site: SourceSite;
+  /** Definition id of the variable that receives the result, if any. */
+  def: number | null;
+  query: QueryShape;
+  /** A single object (`get`, `first`, `get_object_or_404`) rather than rows iterated. */
+  single: boolean;
+  /** Offset where the queryset was built (differs from `pos` for lazy querysets). */
+  builtPos: number;
+  /** Set when the fetch happens inside a called helper of this name (resolved from a call). */
+  via?: string;
+}
+
+export type WriteOp =
+  | "save"
+  | "delete"
+  | "update"
+  | "create"
+  | "get_or_create"
+  | "bulk"
+  | "m2m"
+  | "serializer-save"
+  | "enqueue";
+
+export interface WriteEvent {
+  type: "write";
+  pos: number;
+  site: SourceSite;
+  op: WriteOp;
+  /** Variable definitions written or referenced by the write (`inv.save()`, `create(invoice=inv)`). */
+  defs: number[];
+  /** The definition the write is a method of (`inv.save()` → inv), when there is one. */
+  targetDef: number | null;
+  /** Queryset writes and creates. */
+  query: QueryShape | null;
+  /** `update()` keyword names whose value uses `F()`. */
+  fFields: string[];
+  /** Lookup keywords of `get_or_create`/`update_or_create` (without `defaults`), or the fields a create sets. */
+  lookupFields: string[];
+}
+
+export interface DiscloseEvent {
+  type: "disclose";
+  pos: number;
+  site: SourceSite;
+  defs: number[];
+}
+
+/** A call to something that may be a helper of this file; the project stage resolves it. */
+export interface CallEvent {
+  type: "call";
+  pos: number;
+  site: SourceSite;
+  /** `name` for plain calls, `self.name` for methods of the enclosing class. */
+  callee: string;
+  /** Guard scopes when the call's result decides a branch or the call may raise. */
+  scopes: Span[];
+  guard: GuardKind | null;
+  /** Definitions passed as arguments. */
+  argDefs: number[];
+  /** Definition the result is assigned to. */
+  resultDef: number | null;
+}
+
+export interface RefreshEvent {
+  type: "refresh";
+  pos: number;
+  site: SourceSite;
+  def: number;
+  /** `refresh_from_db(from_queryset=….select_for_update())`. */
+  locked: boolean;
+}
+
+/** Work that widens the window: network or file I/O, sleeps, loops of queries. */
+export interface SlowEvent {
+  type: "slow";
+  pos: number;
+  site: SourceSite;
+  what: string;
+}
+
+export type FunctionEvent =
+  | CheckEvent
+  | FetchEvent
+  | WriteEvent
+  | DiscloseEvent
+  | CallEvent
+  | RefreshEvent
+  | SlowEvent;
+
+export type RegionKind = "atomic" | "loop" | "try-integrity";
+
+export interface Region {
+  kind: RegionKind;
+  span: Span;
+  site: SourceSite;
+}
+
+export interface VariableDef {
+  id: number;
+  name: string;
+  pos: number;
+  /** How the value came to be. */
+  origin: "fetch" | "queryset" | "new-instance" | "derived" | "request-user" | "other";
+  /** For querysets and fetches. */
+  query?: QueryShape;
+  /** Definitions this one was computed from (a serializer of `inv` derives from inv). */
+  from: number[];
+}
+
+export interface FunctionFacts {
+  /** Qualified name inside the module: `InvoiceViewSet.pay`, `outer.inner`. */
+  name: string;
+  className: string | null;
+  params: string[];
+  isAsync: boolean;
+  site: SourceSite;
+  span: Span;
+  decorators: string[];
+  /** Looks like a request handler (first parameter `request`, a view class method, `@api_view`). */
+  viewLike: boolean;
+  /** `@transaction.non_atomic_requests`. */
+  nonAtomicRequests: boolean;
+  /** The function returns a locked, unevaluated queryset. */
+  returnsLockedQuery: boolean;
+  /** The function returns the value of an authorization check. */
+  returnsCheck: CheckKind | null;
+  /** Callees whose results the function returns (a helper returning another helper's answer). */
+  returnCallees: string[];
+  /** The function raises PermissionDenied/Http404 or returns a 403 somewhere. */
+  denies: boolean;
+  events: FunctionEvent[];
+  regions: Region[];
+  defs: VariableDef[];
+}
+
+export interface ModelFacts {
+  name: string;
+  /** Field sets with a uniqueness guarantee (`unique=True`, `unique_together`, `UniqueConstraint`). */
+  uniqueSets: string[][];
+}
+
+export interface SettingsFacts {
+  /** ENGINE strings found in DATABASES; null when DATABASES is not a literal we can read. */
+  engines: string[] | null;
+  atomicRequests: boolean;
+}
+
+export interface ClassFacts {
+  name: string;
+  bases: string[];
+  site: SourceSite;
+}
+
+export interface ParseProblem {
+  line: number;
+  message: string;
+}
+
+export interface FileFacts {
+  /** Path relative to the scan root, forward slashes. */
+  path: string;
+  lines: number;
+  /** Request path code? False for tests, migrations and management commands. */
+  requestCode: boolean;
+  imports: Record<string, string>;
+  classes: ClassFacts[];
+  functions: FunctionFacts[];
+  models: ModelFacts[];
+  settings: SettingsFacts | null;
+  /** Field names this file assigns or updates somewhere (for the immutable-field rule). */
+  mutatedFields: string[];
+  problems: ParseProblem[];
+}
+
+export const AUTHZ_CHECK_KINDS: ReadonlySet<CheckKind> = new Set([
+  "perm",
+  "group",
+  "membership",
+  "object-perm",
+  "helper",
+]);

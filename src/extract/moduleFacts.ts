@@ -1,0 +1,281 @@
+/**
+ * Module-level facts gathered in one iterative pass over the whole tree: imports, classes,
+ * Django models and their uniqueness, settings, fields assigned anywhere, and the function
+ * definitions the function walker will model.
+ */
+import type { SyntaxNode } from "../parse/parser.js";
+import type { ClassFacts, ModelFacts, ParseProblem, SettingsFacts } from "./facts.js";
+import {
+  SourceLines, dottedName, field, keywordArguments, namedChildren, positionalArguments, stringList, stringValue,
+} from "./syntax.js";
+
+export interface FunctionSite {
+  node: SyntaxNode;
+  decorators: SyntaxNode[];
+  qualifiedName: string;
+  className: string | null;
+  classBases: string[];
+}
+
+export interface ModuleScan {
+  imports: Record<string, string>;
+  classes: ClassFacts[];
+  models: ModelFacts[];
+  settings: SettingsFacts | null;
+  mutatedFields: Set<string>;
+  functions: FunctionSite[];
+  problems: ParseProblem[];
+  /** Spans of syntax errors, so functions that contain one can be skipped. */
+  errorSpans: [number, number][];
+}
+
+interface Frame {
+  node: SyntaxNode;
+  prefix: string;
+  className: string | null;
+  classBases: string[];
+}
+
+const MAX_PROBLEMS = 20;
+
+export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
+  const scan: ModuleScan = {
+    imports: {}, classes: [], models: [], settings: null, mutatedFields: new Set(), functions: [], problems: [], errorSpans: [],
+  };
+  const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [] }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const { node } = frame;
+    switch (node.type) {
+      case "ERROR":
+      case "MISSING":
+        recordProblem(scan, node, lines);
+        break;
+      case "import_statement":
+      case "import_from_statement":
+      case "future_import_statement":
+        recordImport(scan.imports, node);
+        continue;
+      case "decorated_definition": {
+        const definition = field(node, "definition");
+        if (definition) {
+          const decorators = namedChildren(node).filter((c) => c.type === "decorator");
+          pushDefinition(stack, scan, definition, decorators, frame);
+        }
+        continue;
+      }
+      case "function_definition":
+      case "class_definition":
+        pushDefinition(stack, scan, node, [], frame);
+        continue;
+      case "assignment":
+      case "augmented_assignment":
+        recordAssignment(scan, node, frame);
+        break;
+      case "call":
+        recordMutatingCall(scan.mutatedFields, node);
+        break;
+    }
+    if (node.isMissing) recordProblem(scan, node, lines);
+    const children = node.namedChildren;
+    for (let i = children.length - 1; i >= 0; i--) {
+      const child = children[i];
+      if (child) stack.push({ ...frame, node: child });
+    }
+  }
+  scan.problems.sort((a, b) => a.line - b.line);
+  return scan;
+}
+
+function recordProblem(scan: ModuleScan, node: SyntaxNode, lines: SourceLines): void {
+  scan.errorSpans.push([node.startIndex, node.endIndex]);
+  if (scan.problems.length >= MAX_PROBLEMS) return;
+  const site = lines.site(node);
+  const what = node.isMissing ? `missing ${node.type}` : "syntax error";
+  scan.problems.push({ line: site.line, message: `${what} at line ${site.line}, column ${site.column}; that region was skipped` });
+}
+
+function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode, decorators: SyntaxNode[], frame: Frame): void {
+  const name = field(definition, "name")?.text ?? "<anonymous>";
+  const qualifiedName = frame.prefix ? `${frame.prefix}.${name}` : name;
+  const body = field(definition, "body");
+  if (definition.type === "function_definition") {
+    scan.functions.push({ node: definition, decorators, qualifiedName, className: frame.className, classBases: frame.classBases });
+    // Nested functions are modelled on their own; the walker skips them inside their parent.
+    if (body) stack.push({ node: body, prefix: qualifiedName, className: null, classBases: [] });
+    return;
+  }
+  const superclasses = field(definition, "superclasses");
+  const bases = superclasses
+    ? positionalArguments(superclasses).map((b) => dottedName(b) ?? b.text)
+    : [];
+  scan.classes.push({ name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` } });
+  if (body && bases.some((b) => /(^|\.)(\w*Model)$/.test(b) && !/Serializer|Form|Admin/.test(b))) {
+    scan.models.push(readModel(name, body));
+  }
+  if (body) stack.push({ node: body, prefix: qualifiedName, className: qualifiedName, classBases: bases });
+}
+
+function recordImport(imports: Record<string, string>, node: SyntaxNode): void {
+  if (node.type === "import_statement") {
+    for (const child of namedChildren(node)) {
+      if (child.type === "dotted_name") imports[child.text.split(".")[0]!] = child.text.split(".")[0]!;
+      else if (child.type === "aliased_import") {
+        const name = field(child, "name")?.text;
+        const alias = field(child, "alias")?.text;
+        if (name && alias) imports[alias] = name;
+      }
+    }
+    return;
+  }
+  if (node.type !== "import_from_statement") return;
+  const moduleName = field(node, "module_name")?.text ?? "";
+  for (const child of namedChildren(node)) {
+    if (child.startIndex === field(node, "module_name")?.startIndex) continue;
+    if (child.type === "dotted_name") imports[child.text] = `${moduleName}.${child.text}`;
+    else if (child.type === "aliased_import") {
+      const name = field(child, "name")?.text;
+      const alias = field(child, "alias")?.text;
+      if (name && alias) imports[alias] = `${moduleName}.${name}`;
+    }
+  }
+}
+
+/** Fields the assignment writes, and settings the module defines. */
+function recordAssignment(scan: ModuleScan, node: SyntaxNode, frame: Frame): void {
+  const left = field(node, "left");
+  if (!left) return;
+  if (left.type === "attribute") {
+    const attr = field(left, "attribute")?.text;
+    if (attr) scan.mutatedFields.add(normaliseField(attr));
+  }
+  if (frame.className !== null || frame.prefix !== "") return;
+  const right = field(node, "right");
+  if (left.type === "identifier" && left.text === "DATABASES" && right) {
+    scan.settings = readDatabases(right, scan.settings);
+  } else if (left.type === "subscript" && /^DATABASES\b/.test(left.text) && /ATOMIC_REQUESTS/.test(left.text)) {
+    scan.settings ??= { engines: null, atomicRequests: false };
+    scan.settings.atomicRequests ||= right?.text === "True";
+  } else if (left.type === "subscript" && /^DATABASES\b/.test(left.text) && /ENGINE/.test(left.text) && right) {
+    scan.settings ??= { engines: [], atomicRequests: false };
+    const engine = stringValue(right);
+    if (engine === null) scan.settings.engines = null;
+    else scan.settings.engines?.push(engine);
+  }
+}
+
+function readDatabases(value: SyntaxNode, previous: SettingsFacts | null): SettingsFacts {
+  const settings: SettingsFacts = { engines: [], atomicRequests: previous?.atomicRequests ?? false };
+  if (value.type !== "dictionary") return { engines: null, atomicRequests: settings.atomicRequests };
+  const stack: SyntaxNode[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.type === "pair") {
+      const key = field(node, "key");
+      const item = field(node, "value");
+      const keyText = key ? stringValue(key) : null;
+      if (keyText === "ENGINE" && item) {
+        const engine = stringValue(item);
+        if (engine === null) settings.engines = null;
+        else settings.engines?.push(engine);
+      } else if (keyText === "ATOMIC_REQUESTS" && item?.text === "True") {
+        settings.atomicRequests = true;
+      }
+      if (item && item.type === "dictionary") stack.push(item);
+      else if (item && item.type !== "string" && keyText !== "ENGINE" && keyText !== "ATOMIC_REQUESTS" && keyText !== null && !["NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS", "TEST", "CONN_MAX_AGE"].includes(keyText)) {
+        // A database alias whose configuration is computed (dj_database_url.config(...)): engine unknown.
+        settings.engines = null;
+      }
+    } else {
+      for (const child of namedChildren(node)) stack.push(child);
+    }
+  }
+  return settings;
+}
+
+/** `update(status=…)`, `setattr(obj, "status", …)`, `save(update_fields=[…])`, `bulk_update(objs, […])`. */
+function recordMutatingCall(fields: Set<string>, node: SyntaxNode): void {
+  const fn = field(node, "function");
+  const args = field(node, "arguments");
+  if (!fn || !args) return;
+  const name = fn.type === "attribute" ? field(fn, "attribute")?.text : fn.type === "identifier" ? fn.text : undefined;
+  if (!name) return;
+  const keywords = keywordArguments(args);
+  if (name === "update" || name === "aupdate") {
+    for (const key of keywords.keys()) fields.add(normaliseField(key));
+  } else if (name === "setattr") {
+    const attr = positionalArguments(args)[1];
+    const value = attr ? stringValue(attr) : null;
+    if (value) fields.add(normaliseField(value));
+  } else if (name === "update_or_create" || name === "aupdate_or_create") {
+    const defaults = keywords.get("defaults");
+    if (defaults?.type === "dictionary") {
+      for (const pair of namedChildren(defaults)) {
+        const key = pair.type === "pair" ? field(pair, "key") : null;
+        const text = key ? stringValue(key) : null;
+        if (text) fields.add(normaliseField(text));
+      }
+    }
+  } else if (name === "bulk_update" || name === "abulk_update") {
+    const list = keywords.get("fields") ?? positionalArguments(args)[1];
+    if (list) for (const value of stringList(list)) fields.add(normaliseField(value));
+  }
+  if (name === "save" || name === "asave") {
+    const updateFields = keywords.get("update_fields");
+    if (updateFields) for (const value of stringList(updateFields)) fields.add(normaliseField(value));
+  }
+}
+
+/** `owner_id` and `owner` name the same column for our purposes. */
+export function normaliseField(name: string): string {
+  const base = name.split("__")[0]!;
+  return base.endsWith("_id") && base.length > 3 ? base.slice(0, -3) : base;
+}
+
+function readModel(name: string, body: SyntaxNode): ModelFacts {
+  const uniqueSets: string[][] = [["pk"], ["id"]];
+  for (const statement of namedChildren(body)) {
+    if (statement.type === "expression_statement") {
+      const assignment = statement.namedChildren[0];
+      if (!assignment || assignment.type !== "assignment") continue;
+      const left = field(assignment, "left");
+      const right = field(assignment, "right");
+      if (!left || left.type !== "identifier" || !right || right.type !== "call") continue;
+      const fieldType = dottedName(field(right, "function") ?? right) ?? "";
+      const keywords = keywordArguments(field(right, "arguments"));
+      if (keywords.get("unique")?.text === "True" || keywords.get("primary_key")?.text === "True" || fieldType.endsWith("OneToOneField")) {
+        uniqueSets.push([normaliseField(left.text)]);
+      }
+    } else if (statement.type === "class_definition" && field(statement, "name")?.text === "Meta") {
+      const metaBody = field(statement, "body");
+      if (metaBody) readMeta(metaBody, uniqueSets);
+    }
+  }
+  return { name, uniqueSets };
+}
+
+function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
+  for (const statement of namedChildren(body)) {
+    const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
+    if (!assignment || assignment.type !== "assignment") continue;
+    const key = field(assignment, "left")?.text;
+    const value = field(assignment, "right");
+    if (!value) continue;
+    if (key === "unique_together") {
+      const direct = stringList(value);
+      if (direct.length > 0 && direct.length === namedChildren(value).length) uniqueSets.push(direct.map(normaliseField));
+      else for (const group of namedChildren(value)) {
+        const names = stringList(group);
+        if (names.length > 0) uniqueSets.push(names.map(normaliseField));
+      }
+    } else if (key === "constraints") {
+      for (const constraint of namedChildren(value)) {
+        if (constraint.type !== "call") continue;
+        const ctor = dottedName(field(constraint, "function") ?? constraint) ?? "";
+        if (!ctor.endsWith("UniqueConstraint")) continue;
+        const fields = keywordArguments(field(constraint, "arguments")).get("fields");
+        if (fields) uniqueSets.push(stringList(fields).map(normaliseField));
+      }
+    }
+  }
+}

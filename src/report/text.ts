@@ -1,0 +1,60 @@
+import type { Finding } from "../rules/analyse.js";
+import type { ScanResult } from "../scan.js";
+import { SEVERITIES } from "../rules/types.js";
+
+export interface TextOptions {
+  color: boolean;
+}
+
+const STYLES = { bold: [1, 22], dim: [2, 22], red: [31, 39], yellow: [33, 39], magenta: [35, 39], cyan: [36, 39], blue: [34, 39] } as const;
+type Style = keyof typeof STYLES;
+
+const SEVERITY_STYLE: Record<string, Style> = { critical: "magenta", high: "red", medium: "yellow", low: "blue" };
+
+/** Human-readable report: one block per finding, then errors, then a summary. */
+export function formatText(result: ScanResult, options: TextOptions): string {
+  const paint = (style: Style, text: string) => (options.color ? `\u001b[${STYLES[style][0]}m${text}\u001b[${STYLES[style][1]}m` : text);
+  const lines: string[] = [];
+  for (const f of result.findings) {
+    lines.push(
+      `${paint("bold", `${f.file}:${f.line}:${f.column}`)} ${paint("bold", f.rule)} ${paint(SEVERITY_STYLE[f.severity] ?? "bold", f.severity)} ${f.name} ${paint("dim", `in ${f.function} (confidence: ${f.confidence})`)}`,
+    );
+    lines.push(...frame(f, paint));
+    lines.push(`  ${f.message}`);
+    lines.push(`  ${paint("cyan", "fix:")} ${f.remediation}`);
+    lines.push("");
+  }
+  for (const e of result.errors) {
+    lines.push(`${paint("bold", e.line === undefined ? e.file : `${e.file}:${e.line}`)} ${paint("yellow", "error")} ${e.message}`);
+  }
+  if (result.errors.length > 0) lines.push("");
+  lines.push(summaryLine(result, paint));
+  return `${lines.join("\n")}\n`;
+}
+
+function frame(f: Finding, paint: (style: Style, text: string) => string): string[] {
+  const rows: [number, string, string][] = [];
+  if (f.check) rows.push([f.check.line, "check", f.check.text]);
+  if (f.transaction) rows.push([f.transaction.line, "atomic", f.transaction.text]);
+  if (f.lock) rows.push([f.lock.line, "lock", f.lock.text]);
+  rows.push([f.use.line, f.use.kind === "lock" ? "lock" : "use", f.use.text]);
+  rows.sort((a, b) => a[0] - b[0]);
+  const width = String(Math.max(...rows.map((r) => r[0]))).length;
+  return rows.map(([line, label, text]) => `  ${paint("dim", `${String(line).padStart(width)} |`)} ${label.padEnd(6)} ${text}`);
+}
+
+function summaryLine(result: ScanResult, paint: (style: Style, text: string) => string): string {
+  const { summary } = result;
+  const files = `${summary.files} ${summary.files === 1 ? "file" : "files"}`;
+  const errors = summary.errors > 0 ? `, ${summary.errors} ${summary.errors === 1 ? "error" : "errors"}` : "";
+  if (summary.findings === 0) return `No findings in ${files}${errors}.`;
+  const bySeverity = [...SEVERITIES].reverse()
+    .map((s) => [s, result.findings.filter((f) => f.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(", ");
+  const byRule = [...new Set(result.findings.map((f) => f.rule))].sort()
+    .map((r) => `${r} ×${result.findings.filter((f) => f.rule === r).length}`)
+    .join(", ");
+  return paint("bold", `Found ${summary.findings} ${summary.findings === 1 ? "finding" : "findings"} (${bySeverity}; ${byRule}) in ${files}${errors}.`);
+}

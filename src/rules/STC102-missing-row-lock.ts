@@ -1,0 +1,81 @@
+import { defName, describeWindow, isAdjacent, useKindOf } from "./functionModel.js";
+import { stateWrites } from "./stateWrites.js";
+import type { Rule, RuleHit } from "./types.js";
+
+export const STC102: Rule = {
+  meta: {
+    code: "STC102",
+    name: "missing-row-lock",
+    defaultSeverity: "high",
+    docs: {
+      summary:
+        "A fetched object's state or ownership is checked, then the object (or a row derived from it) is written, and the fetch took no `select_for_update()` row lock.",
+      why:
+        "Two requests can both read the row before either writes it: both see `status == \"open\"`, both pay the invoice; both see a balance that covers the amount, both withdraw it; " +
+        "both see an unused voucher, both redeem it. Under READ COMMITTED, wrapping the code in `transaction.atomic()` does not help: the plain `SELECT` takes no lock, so the second request does not wait for the first.",
+      example: [
+        "from django.http import JsonResponse",
+        "from .models import Voucher",
+        "",
+        "def redeem(request, code):",
+        "    voucher = Voucher.objects.get(code=code)",
+        "    if voucher.used:",
+        "        return JsonResponse({\"error\": \"already used\"}, status=409)",
+        "    voucher.used = True",
+        "    voucher.save()  # expect: STC102",
+        "    return JsonResponse({\"ok\": True})",
+      ].join("\n"),
+      useInstead: [
+        "from django.http import JsonResponse",
+        "from .models import Voucher",
+        "",
+        "def redeem(request, code):",
+        "    # Compare-and-set: the database tests and flips the flag in one statement.",
+        "    claimed = Voucher.objects.filter(code=code, used=False).update(used=True)",
+        "    if claimed == 0:",
+        "        return JsonResponse({\"error\": \"already used\"}, status=409)",
+        "    return JsonResponse({\"ok\": True})",
+      ].join("\n"),
+      knownLimitations: [
+        "A field counts as immutable (and its checks as safe) when no code in the scanned tree assigns it, updates it or sets it with `setattr`; writes made through serializers, forms or raw SQL are not seen.",
+        "Objects are followed inside one function and through helpers of the same file.",
+      ],
+      references: [
+        { title: "CWE-367: Time-of-check Time-of-use (TOCTOU) Race Condition", url: "https://cwe.mitre.org/data/definitions/367.html" },
+        { title: "Django: select_for_update()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#select-for-update" },
+        { title: "Django: Updating attributes based on existing fields (F expressions)", url: "https://docs.djangoproject.com/en/stable/ref/models/expressions/#f-expressions" },
+        { title: "Django: update()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#update" },
+      ],
+    },
+  },
+  check(model, project) {
+    const hits: RuleHit[] = [];
+    for (const pair of stateWrites(model, project)) {
+      if (pair.verdict.kind !== "unlocked") continue;
+      const { check, write } = pair;
+      const name = defName(model, pair.subject);
+      const def = model.defs[pair.subject];
+      const modelName = def?.query?.model ?? "Model";
+      const fieldText = check.field ? `\`${name}.${check.field}\`` : `the state of \`${name}\``;
+      const region = model.atomic.find((r) => check.pos >= r.span[0] && write.pos < r.span[1]);
+      const fUpdate = write.fFields.length > 0 ? " The F() expression makes the arithmetic atomic, but the check itself is still stale." : "";
+      const hit: RuleHit = {
+        severity: isAdjacent(model, check, write.site, write.pos) ? "low" : "high",
+        confidence: check.field && def?.query?.model ? "high" : "medium",
+        check: { site: check.site, kind: "state" },
+        use: { site: write.site, kind: useKindOf(write) },
+        message:
+          `Line ${check.site.line} checks ${fieldText}, read without a row lock, and line ${write.site.line} writes based on it ` +
+          `(${describeWindow(model, check.pos, write.pos)} run in between); a concurrent request can pass the same check before either writes.${fUpdate}` +
+          (region ? ` The transaction.atomic() on line ${region.site.line} does not lock the row by itself.` : ""),
+        remediation: check.field
+          ? `Fetch \`${name}\` with \`${modelName}.objects.select_for_update().get(...)\` inside \`transaction.atomic()\` and keep the check on line ${check.site.line} and the write on line ${write.site.line} in that block; ` +
+            `or make the write conditional, \`${modelName}.objects.filter(pk=${name}.pk, ${check.field}=<expected value>).update(...)\`, and treat a row count of 0 as "the check failed".`
+          : `Fetch \`${name}\` with \`${modelName}.objects.select_for_update().get(...)\` inside \`transaction.atomic()\` and keep the check on line ${check.site.line} and the write on line ${write.site.line} in that block.`,
+      };
+      if (region) hit.transaction = region.site;
+      hits.push(hit);
+    }
+    return hits;
+  },
+};

@@ -1,0 +1,7 @@
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const pkg = require("../package.json") as { version: string };
+
+export const TOOL_NAME = "stalecheck";
+export const TOOL_VERSION: string = pkg.version;
