@@ -1,4 +1,5 @@
 /** The whole pipeline: discover → parse → extract → index → analyse. Touches no process state. */
+import { basename } from "node:path";
 import { discover } from "./discover/discover.js";
 import { readSource } from "./discover/readSource.js";
 import { extractFileFacts } from "./extract/extractFileFacts.js";
@@ -69,7 +70,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     }
     options.onFile?.(++done, found.files.length);
   }
-  const project: Project = buildProject(facts);
+  const project: Project = buildProject(facts, { rootName: basename(found.root) });
   const findings = analyse(project, { rules, includeNonRequest: options.includeNonRequest ?? false });
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   return {

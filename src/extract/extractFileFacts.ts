@@ -9,11 +9,12 @@ export interface ExtractOptions {
   transactionNames?: readonly string[];
 }
 
-/** Tests, migrations and management commands do not serve requests. */
+/** Tests, migrations, management commands and scheduled jobs do not serve requests. */
 export function isRequestCode(path: string): boolean {
   const parts = path.split("/");
   const file = parts[parts.length - 1] ?? "";
-  if (parts.includes("tests") || parts.includes("test") || parts.includes("migrations")) return false;
+  // `jobs/` holds django-extensions scheduled jobs.
+  if (parts.includes("tests") || parts.includes("test") || parts.includes("migrations") || parts.includes("jobs")) return false;
   if (/^(test_.*|.*_tests?|tests|conftest)\.py$/.test(file)) return false;
   const joined = parts.join("/");
   return !/(^|\/)management\/commands\//.test(joined);

@@ -47,6 +47,10 @@ export interface CheckEvent {
   query?: QueryShape;
   /** True when a name pattern, not a known API, made this a check. */
   byName: boolean;
+  /** State checks written `obj.field != value`: the other operand's text. */
+  comparedTo?: string;
+  /** The guarded code only assigns the value it compared with: any order gives the same result. */
+  idempotent?: boolean;
 }
 
 /** The shape of an ORM queryset expression, enough to compare two of them. */
@@ -103,6 +107,8 @@ export interface WriteEvent {
   fFields: string[];
   /** Lookup keywords of `get_or_create`/`update_or_create` (without `defaults`), or the fields a create sets. */
   lookupFields: string[];
+  /** Set when the write happens inside a called helper of this name (resolved from a call). */
+  via?: string;
 }
 
 export interface DiscloseEvent {
@@ -195,6 +201,8 @@ export interface FunctionFacts {
   returnCallees: string[];
   /** The function raises PermissionDenied/Http404 or returns a 403 somewhere. */
   denies: boolean;
+  /** `Model.field` / `*.field` keys for the fields this function assigns or updates. */
+  mutatedFields: string[];
   events: FunctionEvent[];
   regions: Region[];
   defs: VariableDef[];
@@ -202,6 +210,8 @@ export interface FunctionFacts {
 
 export interface ModelFacts {
   name: string;
+  /** Base classes as written (`models.Model`, `TimeStampedModel`). */
+  bases: string[];
   /** Field sets with a uniqueness guarantee (`unique=True`, `unique_together`, `UniqueConstraint`). */
   uniqueSets: string[][];
 }
@@ -234,7 +244,7 @@ export interface FileFacts {
   functions: FunctionFacts[];
   models: ModelFacts[];
   settings: SettingsFacts | null;
-  /** Field names this file assigns or updates somewhere (for the immutable-field rule). */
+  /** `*.field` keys for fields assigned outside functions; functions carry their own. */
   mutatedFields: string[];
   problems: ParseProblem[];
 }

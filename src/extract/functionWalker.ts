@@ -10,7 +10,7 @@ import type {
   Span, VariableDef, WriteEvent, WriteOp,
 } from "./facts.js";
 import type { FunctionSite } from "./moduleFacts.js";
-import { normaliseField } from "./moduleFacts.js";
+import { mutatedByCall, normaliseField } from "./moduleFacts.js";
 import {
   SourceLines, blockExits, dominatedEnd, dottedName, field, keywordArguments, namedChildren, positionalArguments,
   rootIdentifier, span, unwrap,
@@ -59,6 +59,10 @@ class FunctionWalker {
   /** Variables holding the result of a check, so `if not allowed:` guards with it. */
   private readonly checkVars = new Map<string, (CheckEvent | CallEvent)[]>();
   private readonly stack: StackItem[] = [];
+  /** Call nodes known not to start an ORM chain, so long chains are walked once. */
+  private readonly notOrm = new Set<number>();
+  /** `Model.field` (or `*.field` when the model is unknown) for every field this function assigns. */
+  private readonly mutations = new Set<string>();
   private readonly facts: FunctionFacts;
 
   constructor(private readonly site: FunctionSite, private readonly ctx: FileContext) {
@@ -85,6 +89,7 @@ class FunctionWalker {
       returnsCheck: null,
       returnCallees: [],
       denies: false,
+      mutatedFields: [],
       events: this.events,
       regions: this.regions,
       defs: this.defs,
@@ -103,6 +108,7 @@ class FunctionWalker {
       this.drain();
     }
     this.events.sort((a, b) => a.pos - b.pos);
+    this.facts.mutatedFields = [...this.mutations].sort();
     return this.facts;
   }
 
@@ -165,6 +171,11 @@ class FunctionWalker {
         return this.visitExpressionStatement(node);
       case "assignment":
         return this.visitAssignment(node);
+      case "augmented_assignment": {
+        const left = field(node, "left");
+        if (left?.type === "attribute") this.recordAttributeWrite(left, node);
+        return this.pushChildren(node);
+      }
       case "call":
         this.visitCall(node, null, null);
         return;
@@ -236,7 +247,8 @@ class FunctionWalker {
       const value = field(item, "value");
       if (!value) continue;
       const expression = value.type === "as_pattern" ? value.namedChildren[0] : value;
-      if (expression && this.isTransaction(expression) && body) {
+      // `with transaction.atomic:` (no call) fails at run time and opens nothing.
+      if (expression && expression.type === "call" && this.isTransaction(expression) && body) {
         this.regions.push({ kind: "atomic", span: span(body), site: this.ctx.lines.site(node) });
       } else if (expression) {
         toWalk.push(expression);
@@ -247,7 +259,8 @@ class FunctionWalker {
 
   private visitTry(node: SyntaxNode): void {
     const body = field(node, "body");
-    const clauses = namedChildren(node).filter((c) => c !== body);
+    // Nodes are fresh wrapper objects on every access: compare positions, not identity.
+    const clauses = namedChildren(node).filter((c) => c.startIndex !== body?.startIndex);
     const handlers = clauses.filter((c) => c.type === "except_clause" || c.type === "except_group_clause");
     if (body && handlers.some((h) => exceptionNames(h).some((n) => INTEGRITY_ERRORS.has(n)))) {
       this.regions.push({ kind: "try-integrity", span: span(body), site: this.ctx.lines.site(node) });
@@ -345,7 +358,55 @@ class FunctionWalker {
       return;
     }
     this.stack.push({ node: right });
-    if (left.type !== "attribute") this.stack.push({ node: left });
+    if (left.type === "attribute") this.recordAttributeWrite(left, right);
+    else this.stack.push({ node: left });
+  }
+
+  /** `obj.field = value`: the field is mutable, on obj's model when it is known. */
+  private recordAttributeWrite(left: SyntaxNode, value: SyntaxNode): void {
+    const name = field(left, "attribute")?.text;
+    const object = field(left, "object");
+    if (!name || !object) return;
+    const fieldName = normaliseField(name);
+    this.mutate(this.modelOf(object), [fieldName]);
+    // `if thread.category != category: thread.category = category` only sets what it compared.
+    const id = object.type === "identifier" ? this.lookup(object.text) : null;
+    if (id === null) return;
+    const assigned = value.text.replace(/\s+/g, " ");
+    for (const event of this.events) {
+      if (event.type === "check" && event.subjectDef === id && event.field === fieldName && event.comparedTo === assigned) event.idempotent = true;
+    }
+  }
+
+  private mutate(model: string | null, fields: Iterable<string>): void {
+    for (const f of fields) this.mutations.add(`${model ?? "*"}.${normaliseField(f)}`);
+  }
+
+  /** The model class an expression's rows belong to, when the chain shows it; null otherwise. */
+  private modelOf(expression: SyntaxNode): string | null {
+    let node: SyntaxNode | null = unwrap(expression);
+    while (node) {
+      if (node.type === "identifier") {
+        if (node.text === "self" && this.site.className) return this.site.className.split(".").pop() ?? null;
+        const id = this.lookup(node.text);
+        return id === null ? null : this.defs[id]?.query?.model ?? null;
+      }
+      if (node.type === "attribute") {
+        const object = field(node, "object");
+        if (object && MANAGER_ATTRS.has(field(node, "attribute")?.text ?? "")) return dottedName(object)?.split(".").pop() ?? null;
+        // inv.account: a related object, whose model the chain does not show.
+        if (object?.type === "identifier") return null;
+        node = object;
+        continue;
+      }
+      if (node.type === "call") {
+        const fn = field(node, "function");
+        node = fn?.type === "attribute" ? field(fn, "object") : null;
+        continue;
+      }
+      return null;
+    }
+    return null;
   }
 
   private assign(name: string, rightRaw: SyntaxNode): void {
@@ -452,6 +513,11 @@ class FunctionWalker {
     const fn = field(node, "function");
     const args = field(node, "arguments");
     if (!fn) return { kind: "other" };
+    const mutated = mutatedByCall(node);
+    if (mutated.length > 0) {
+      const target = fn.type === "attribute" ? field(fn, "object") : positionalArguments(args)[0];
+      this.mutate(target ? this.modelOf(target) : null, mutated);
+    }
 
     // sync_to_async(obj.save)() / sync_to_async(helper)(...)
     if (fn.type === "call") {
@@ -554,7 +620,7 @@ class FunctionWalker {
         return { kind: "other" };
       }
       // A method of a fetched object (`inv.is_payable()`) reads its state.
-      if (rootDef !== null && scopes !== null && receiver.type === "identifier" && this.defs[rootDef]?.origin === "fetch") {
+      if (rootDef !== null && scopes !== null && guard !== "raise-call" && receiver.type === "identifier" && this.defs[rootDef]?.origin === "fetch") {
         this.pushArgs(args);
         return this.emitCheck(call, "state", scopes, guard, { subjectDef: rootDef, field: null, byName: false });
       }
@@ -613,30 +679,54 @@ class FunctionWalker {
 
   /** The ORM meaning of `receiver` when it denotes a queryset or manager, else null. */
   private ormBase(receiver: SyntaxNode): { query: QueryShape; defs: number[]; builtPos: number } | null {
-    const node = unwrap(receiver);
+    // Walk down a chain of queryset builders iteratively (chains can be thousands long), then
+    // fold them over the chain's root from the inside out.
+    const builders: { method: string; args: SyntaxNode | null }[] = [];
+    const visited: number[] = [];
+    let node = unwrap(receiver);
+    let root: { query: QueryShape; defs: number[]; builtPos: number } | null = null;
+    for (;;) {
+      if (this.notOrm.has(node.id)) break;
+      if (node.type !== "call") {
+        root = this.ormRoot(node);
+        break;
+      }
+      visited.push(node.id);
+      const fn = field(node, "function");
+      if (!fn || fn.type !== "attribute") break;
+      const method = field(fn, "attribute")?.text ?? "";
+      const inner = field(fn, "object");
+      if (!inner) break;
+      if (method === "get_queryset" && /^(self|super\(\))$/.test(inner.text)) {
+        root = { query: { model: null, source: "self.get_queryset()", filterFields: [], filterRefsUser: false, locked: false }, defs: [], builtPos: node.startIndex };
+        break;
+      }
+      if (!QUERYSET_BUILDERS.has(method)) break;
+      builders.push({ method, args: field(node, "arguments") });
+      node = unwrap(inner);
+    }
+    if (!root) {
+      for (const id of visited) this.notOrm.add(id);
+      return null;
+    }
+    let { query, defs } = root;
+    for (let i = builders.length - 1; i >= 0; i--) {
+      const { method, args } = builders[i]!;
+      this.pushArgs(args);
+      query = method === "select_for_update" ? { ...query, locked: true } : this.refine(query, args);
+      // filter(pk=inv.pk): the queryset denotes rows derived from `inv`.
+      defs = [...defs, ...this.referencedDefs(args)];
+    }
+    return { query, defs, builtPos: root.builtPos };
+  }
+
+  /** The start of an ORM chain: `Model.objects`, a queryset variable, a related manager. */
+  private ormRoot(node: SyntaxNode): { query: QueryShape; defs: number[]; builtPos: number } | null {
     if (node.type === "identifier") {
       const id = this.lookup(node.text);
       const def = id === null ? null : this.defs[id];
       if (def?.origin === "queryset" && def.query) return { query: def.query, defs: [def.id], builtPos: def.pos };
       return null;
-    }
-    if (node.type === "call") {
-      const fn = field(node, "function");
-      if (!fn || fn.type !== "attribute") return null;
-      const method = field(fn, "attribute")?.text ?? "";
-      const inner = field(fn, "object");
-      if (!inner) return null;
-      if (method === "get_queryset" && /^(self|super\(\))$/.test(inner.text)) {
-        return { query: { model: null, source: "self.get_queryset()", filterFields: [], filterRefsUser: false, locked: false }, defs: [], builtPos: node.startIndex };
-      }
-      if (!QUERYSET_BUILDERS.has(method)) return null;
-      const base = this.ormBase(inner);
-      if (!base) return null;
-      const args = field(node, "arguments");
-      this.pushArgs(args);
-      const query = method === "select_for_update" ? { ...base.query, locked: true } : this.refine(base.query, args);
-      // filter(pk=inv.pk): the queryset denotes rows derived from `inv`.
-      return { query, defs: [...base.defs, ...this.referencedDefs(args)], builtPos: base.builtPos };
     }
     if (node.type !== "attribute") return null;
     const attr = field(node, "attribute")?.text ?? "";
@@ -776,6 +866,26 @@ class FunctionWalker {
     while (stack.length > 0) {
       const node = unwrap(stack.pop()!);
       switch (node.type) {
+        case "comparison_operator": {
+          const operands = namedChildren(node);
+          const operators = node.children.filter((c) => c !== null && !c.isNamed).map((c) => c!.type);
+          if (operands.length === 2 && operators.length === 1 && (operators[0] === "!=" || operators[0] === "==")) {
+            const [a, b] = operands as [SyntaxNode, SyntaxNode];
+            const subject = this.stateSubject(a) ? a : this.stateSubject(b) ? b : null;
+            if (subject) {
+              const other = subject === a ? b : a;
+              const event = this.stateCheck(subject, scopes, guard, seenStates);
+              // "Set it if it differs" from a computed value: recorded so that assigning exactly
+              // that value is recognised as order-independent. A literal is a state transition.
+              const literal = ["string", "integer", "float", "true", "false", "none"].includes(other.type);
+              if (event && operators[0] === "!=" && !literal) event.comparedTo = other.text.replace(/\s+/g, " ");
+              stack.push(other);
+              continue;
+            }
+          }
+          for (const child of operands) stack.push(child);
+          continue;
+        }
         case "call": {
           const before = this.stack.length;
           this.evaluate(node, scopes, guard);
@@ -785,16 +895,8 @@ class FunctionWalker {
           continue;
         }
         case "attribute": {
-          const root = rootIdentifier(node);
-          const id = root ? this.lookup(root.text) : null;
-          const def = id === null ? null : this.defs[id];
-          if (def && (def.origin === "fetch")) {
-            const first = firstAttribute(node);
-            const key = `${id}:${first}`;
-            if (first && !seenStates.has(key)) {
-              seenStates.add(key);
-              this.emitCheck(node, "state", scopes, guard, { subjectDef: id!, field: normaliseField(first), byName: false });
-            }
+          if (this.stateSubject(node)) {
+            this.stateCheck(node, scopes, guard, seenStates);
             continue;
           }
           const attr = field(node, "attribute")?.text ?? "";
@@ -820,6 +922,24 @@ class FunctionWalker {
           for (const child of namedChildren(node)) stack.push(child);
       }
     }
+  }
+
+  /** An attribute read on a fetched object: `inv.status`, `inv.owner.id`. */
+  private stateSubject(node: SyntaxNode): boolean {
+    if (node.type !== "attribute") return false;
+    const root = rootIdentifier(node);
+    const id = root ? this.lookup(root.text) : null;
+    return id !== null && this.defs[id]?.origin === "fetch";
+  }
+
+  private stateCheck(node: SyntaxNode, scopes: Span[], guard: GuardKind | null, seen: Set<string>): CheckEvent | null {
+    const id = this.lookup(rootIdentifier(node)!.text)!;
+    const first = firstAttribute(node);
+    const key = `${id}:${first}`;
+    if (!first || seen.has(key)) return null;
+    seen.add(key);
+    const value = this.emitCheck(node, "state", scopes, guard, { subjectDef: id, field: normaliseField(first), byName: false });
+    return value.kind === "check" ? (value.events[0] as CheckEvent) : null;
   }
 
   // ---- decorators ------------------------------------------------------------------------

@@ -34,6 +34,8 @@ interface Frame {
   prefix: string;
   className: string | null;
   classBases: string[];
+  /** Inside a function body: the function walker records mutations there, knowing the models. */
+  inFunction: boolean;
 }
 
 const MAX_PROBLEMS = 20;
@@ -42,7 +44,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
   const scan: ModuleScan = {
     imports: {}, classes: [], models: [], settings: null, mutatedFields: new Set(), functions: [], problems: [], errorSpans: [],
   };
-  const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [] }];
+  const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [], inFunction: false }];
   while (stack.length > 0) {
     const frame = stack.pop()!;
     const { node } = frame;
@@ -73,7 +75,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
         recordAssignment(scan, node, frame);
         break;
       case "call":
-        recordMutatingCall(scan.mutatedFields, node);
+        if (!frame.inFunction) for (const name of mutatedByCall(node)) scan.mutatedFields.add(`*.${name}`);
         break;
     }
     if (node.isMissing) recordProblem(scan, node, lines);
@@ -102,7 +104,7 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
   if (definition.type === "function_definition") {
     scan.functions.push({ node: definition, decorators, qualifiedName, className: frame.className, classBases: frame.classBases });
     // Nested functions are modelled on their own; the walker skips them inside their parent.
-    if (body) stack.push({ node: body, prefix: qualifiedName, className: null, classBases: [] });
+    if (body) stack.push({ node: body, prefix: qualifiedName, className: null, classBases: [], inFunction: true });
     return;
   }
   const superclasses = field(definition, "superclasses");
@@ -110,10 +112,11 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
     ? positionalArguments(superclasses).map((b) => dottedName(b) ?? b.text)
     : [];
   scan.classes.push({ name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` } });
-  if (body && bases.some((b) => /(^|\.)(\w*Model)$/.test(b) && !/Serializer|Form|Admin/.test(b))) {
-    scan.models.push(readModel(name, body));
+  // A model: a base named like one, or model field declarations (abstract bases hide the name).
+  if (body && (bases.some((b) => /(^|\.)(\w*Model)$/.test(b) && !/Serializer|Form|Admin/.test(b)) || declaresModelFields(body))) {
+    scan.models.push(readModel(name, bases, body));
   }
-  if (body) stack.push({ node: body, prefix: qualifiedName, className: qualifiedName, classBases: bases });
+  if (body) stack.push({ node: body, prefix: qualifiedName, className: qualifiedName, classBases: bases, inFunction: frame.inFunction });
 }
 
 function recordImport(imports: Record<string, string>, node: SyntaxNode): void {
@@ -145,9 +148,9 @@ function recordImport(imports: Record<string, string>, node: SyntaxNode): void {
 function recordAssignment(scan: ModuleScan, node: SyntaxNode, frame: Frame): void {
   const left = field(node, "left");
   if (!left) return;
-  if (left.type === "attribute") {
+  if (left.type === "attribute" && !frame.inFunction) {
     const attr = field(left, "attribute")?.text;
-    if (attr) scan.mutatedFields.add(normaliseField(attr));
+    if (attr) scan.mutatedFields.add(`*.${normaliseField(attr)}`);
   }
   if (frame.className !== null || frame.prefix !== "") return;
   const right = field(node, "right");
@@ -193,13 +196,17 @@ function readDatabases(value: SyntaxNode, previous: SettingsFacts | null): Setti
   return settings;
 }
 
-/** `update(status=…)`, `setattr(obj, "status", …)`, `save(update_fields=[…])`, `bulk_update(objs, […])`. */
-function recordMutatingCall(fields: Set<string>, node: SyntaxNode): void {
+/**
+ * Field names a call assigns: `update(status=…)`, `setattr(obj, "status", …)`,
+ * `save(update_fields=[…])`, `bulk_update(objs, […])`, `update_or_create(defaults={…})`.
+ */
+export function mutatedByCall(node: SyntaxNode): string[] {
+  const fields = new Set<string>();
   const fn = field(node, "function");
   const args = field(node, "arguments");
-  if (!fn || !args) return;
+  if (!fn || !args) return [];
   const name = fn.type === "attribute" ? field(fn, "attribute")?.text : fn.type === "identifier" ? fn.text : undefined;
-  if (!name) return;
+  if (!name) return [];
   const keywords = keywordArguments(args);
   if (name === "update" || name === "aupdate") {
     for (const key of keywords.keys()) fields.add(normaliseField(key));
@@ -224,6 +231,7 @@ function recordMutatingCall(fields: Set<string>, node: SyntaxNode): void {
     const updateFields = keywords.get("update_fields");
     if (updateFields) for (const value of stringList(updateFields)) fields.add(normaliseField(value));
   }
+  return [...fields];
 }
 
 /** `owner_id` and `owner` name the same column for our purposes. */
@@ -232,7 +240,15 @@ export function normaliseField(name: string): string {
   return base.endsWith("_id") && base.length > 3 ? base.slice(0, -3) : base;
 }
 
-function readModel(name: string, body: SyntaxNode): ModelFacts {
+function declaresModelFields(body: SyntaxNode): boolean {
+  return namedChildren(body).some((statement) => {
+    const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
+    const right = assignment?.type === "assignment" ? field(assignment, "right") : null;
+    return right?.type === "call" && /^models\.\w+(Field|Key)$/.test(dottedName(field(right, "function") ?? right) ?? "");
+  });
+}
+
+function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts {
   const uniqueSets: string[][] = [["pk"], ["id"]];
   for (const statement of namedChildren(body)) {
     if (statement.type === "expression_statement") {
@@ -251,7 +267,7 @@ function readModel(name: string, body: SyntaxNode): ModelFacts {
       if (metaBody) readMeta(metaBody, uniqueSets);
     }
   }
-  return { name, uniqueSets };
+  return { name, bases, uniqueSets };
 }
 
 function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {

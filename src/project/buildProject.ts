@@ -28,22 +28,30 @@ export interface ProjectSettings {
 export interface Project {
   files: FileFacts[];
   models: Map<string, ModelFacts>;
+  /** `Model.field` and `*.field` (model unknown) keys for every field assigned anywhere. */
   mutatedFields: ReadonlySet<string>;
   settings: ProjectSettings;
   /** Summaries by file path, then by qualified function name. */
   summaries: Map<string, Map<string, HelperSummary>>;
+  /** Top-level names of the scanned code (directories, modules, the root's own name). */
+  localPackages: ReadonlySet<string>;
+}
+
+export interface BuildOptions {
+  /** The scan root's directory name, for imports of the scanned package by its own name. */
+  rootName?: string;
 }
 
 /** Django's own models whose uniqueness the scanned tree does not define. */
 const BUILTIN_MODELS: ModelFacts[] = [
-  { name: "User", uniqueSets: [["pk"], ["id"], ["username"]] },
-  { name: "Group", uniqueSets: [["pk"], ["id"], ["name"]] },
-  { name: "Permission", uniqueSets: [["pk"], ["id"], ["content_type", "codename"]] },
+  { name: "User", bases: [], uniqueSets: [["pk"], ["id"], ["username"]] },
+  { name: "Group", bases: [], uniqueSets: [["pk"], ["id"], ["name"]] },
+  { name: "Permission", bases: [], uniqueSets: [["pk"], ["id"], ["content_type", "codename"]] },
 ];
 
 const MAX_FIXPOINT_ROUNDS = 50;
 
-export function buildProject(files: FileFacts[]): Project {
+export function buildProject(files: FileFacts[], options: BuildOptions = {}): Project {
   const models = new Map<string, ModelFacts>();
   for (const model of BUILTIN_MODELS) models.set(model.name, model);
   const mutatedFields = new Set<string>();
@@ -54,9 +62,10 @@ export function buildProject(files: FileFacts[]): Project {
     for (const model of file.models) {
       const known = models.get(model.name);
       // Two models with one name: keep only the guarantees both give.
-      models.set(model.name, known && !BUILTIN_MODELS.includes(known) ? { name: model.name, uniqueSets: known.uniqueSets.filter((s) => model.uniqueSets.some((t) => sameSet(s, t))) } : model);
+      models.set(model.name, known && !BUILTIN_MODELS.includes(known) ? { name: model.name, bases: model.bases, uniqueSets: known.uniqueSets.filter((s) => model.uniqueSets.some((t) => sameSet(s, t))) } : { ...model, uniqueSets: [...model.uniqueSets] });
     }
-    for (const name of file.mutatedFields) mutatedFields.add(name);
+    for (const key of file.mutatedFields) mutatedFields.add(key);
+    for (const fn of file.functions) for (const key of fn.mutatedFields) mutatedFields.add(key);
     if (file.settings) {
       settingsFiles.push(file.path);
       atomicRequests ||= file.settings.atomicRequests;
@@ -64,10 +73,38 @@ export function buildProject(files: FileFacts[]): Project {
       else engines.push(...file.settings.engines);
     }
   }
+  inheritUniqueness(models);
   const sqliteOnly = engines !== null && engines.length > 0 && engines.every((e) => /sqlite/.test(e));
   const summaries = new Map<string, Map<string, HelperSummary>>();
   for (const file of files) summaries.set(file.path, summariseFile(file));
-  return { files, models, mutatedFields, settings: { atomicRequests, sqliteOnly, files: settingsFiles.sort() }, summaries };
+  const localPackages = new Set<string>(options.rootName ? [options.rootName] : []);
+  for (const file of files) for (const part of file.path.replace(/\.py$/, "").split("/")) localPackages.add(part);
+  return { files, models, mutatedFields, settings: { atomicRequests, sqliteOnly, files: settingsFiles.sort() }, summaries, localPackages };
+}
+
+/** Unique fields declared on an (abstract) base model hold on its subclasses too. */
+function inheritUniqueness(models: Map<string, ModelFacts>): void {
+  for (const model of [...models.values()]) {
+    const seen = new Set<string>([model.name]);
+    const queue = [...model.bases];
+    while (queue.length > 0) {
+      const baseName = queue.shift()!.split(".").pop()!;
+      if (seen.has(baseName)) continue;
+      seen.add(baseName);
+      const base = models.get(baseName);
+      if (!base) continue;
+      for (const set of base.uniqueSets) if (!model.uniqueSets.some((s) => sameSet(s, set))) model.uniqueSets.push(set);
+      queue.push(...base.bases);
+    }
+  }
+}
+
+/** The model is imported from a package outside the scanned tree: its constraints are unknown. */
+export function isExternalModel(project: Project, file: FileFacts, model: string): boolean {
+  if (project.models.has(model)) return false;
+  const target = file.imports[model];
+  if (!target || target.startsWith(".")) return false;
+  return !project.localPackages.has(target.split(".")[0]!);
 }
 
 function sameSet(a: string[], b: string[]): boolean {
@@ -145,6 +182,17 @@ function summariseFile(file: FileFacts): Map<string, HelperSummary> {
     if (!changed) break;
   }
   return out;
+}
+
+/**
+ * Can code in the project change `field` of `model`? An assignment on an object of unknown
+ * model counts for every model; a check on an object of unknown model sees every assignment.
+ */
+export function isMutable(project: Project, model: string | null, field: string): boolean {
+  if (project.mutatedFields.has(`*.${field}`)) return true;
+  if (model !== null) return project.mutatedFields.has(`${model}.${field}`);
+  for (const key of project.mutatedFields) if (key.endsWith(`.${field}`)) return true;
+  return false;
 }
 
 /** Is a unique guarantee on `model` implied by equality on `fields`? */

@@ -118,7 +118,7 @@ function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { 
   const useKind = use.type === "write" ? useKindOf(use) : "disclose";
   const at = checkPosition(check);
   const region = atomicContaining(model, at, use.pos);
-  const adjacent = isAdjacent(model, check, use.site, use.pos);
+  const adjacent = isAdjacent(model, check, use.pos);
   const severity = adjacent ? "low" : use.type === "disclose" ? "medium" : "high";
   const what = KIND_WORDS[check.kind] ?? "authorization check";
   const window = describeWindow(model, at, use.pos);

@@ -1,5 +1,5 @@
 import type { CheckEvent, WriteEvent } from "../extract/facts.js";
-import { type Project, uniqueCovers } from "../project/buildProject.js";
+import { type Project, isExternalModel, uniqueCovers } from "../project/buildProject.js";
 import { type FunctionModel, atomicContaining, describeWindow, inScopes, locksIn } from "./functionModel.js";
 import type { Rule, RuleHit } from "./types.js";
 
@@ -61,12 +61,16 @@ export const STC108: Rule = {
     for (const write of model.events) {
       if (write.type !== "write" || !write.query) continue;
       if (write.op === "get_or_create") {
+        // A helper's get_or_create is reported in the helper, not again at each call.
+        if (write.via) continue;
         const hit = unsafeGetOrCreate(model, project, write);
         if (hit) hits.push(hit);
         continue;
       }
       if (write.op !== "create" && write.op !== "bulk") continue;
-      const guarding = guards.filter((g) => g.pos < write.pos && inScopes(g.scopes, write.pos) && sameTarget(g, write));
+      const guarding = guards.filter((g) => g.pos < write.pos && inScopes(g.scopes, write.pos) && sameTarget(g, write) &&
+        // A third-party model's constraints are not in the tree: say nothing rather than guess.
+        !(g.query!.model !== null && isExternalModel(project, model.file, g.query!.model)));
       if (guarding.length === 0) continue;
       if (guarding.some((g) => uniqueCovers(project, g.query!.model, g.query!.filterFields) || lockedBefore(model, g.pos, write.pos))) continue;
       // create(pk=…): the row's identity is fixed, so a concurrent duplicate fails with IntegrityError.

@@ -4,7 +4,7 @@
  * the implicit one `ATOMIC_REQUESTS` opens around views.
  */
 import type {
-  CallEvent, CheckEvent, FetchEvent, FileFacts, FunctionEvent, FunctionFacts, Region, SourceSite, Span, VariableDef, WriteEvent,
+  CallEvent, CheckEvent, FetchEvent, FileFacts, FunctionEvent, FunctionFacts, Region, Span, VariableDef, WriteEvent,
 } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { checkKindByName } from "../extract/vocabulary.js";
@@ -76,7 +76,7 @@ function resolveCall(
     }
     const write = summary.writes[0];
     if (write) {
-      out.push({ type: "write", ...base, op: write.op, defs: event.argDefs, targetDef: null, query: write.query, fFields: [], lookupFields: [] });
+      out.push({ type: "write", ...base, op: write.op, defs: event.argDefs, targetDef: null, query: write.query, fFields: [], lookupFields: [], via: event.callee });
     }
     if (out.length === 0) out.push(event);
     return out;
@@ -128,9 +128,9 @@ export function loopsBetween(model: FunctionModel, from: number, to: number): Re
 }
 
 /** Adjacent statements: nothing that touches the database or the network runs in between. */
-export function isAdjacent(model: FunctionModel, check: CheckEvent, useSite: SourceSite, usePos: number): boolean {
+export function isAdjacent(model: FunctionModel, check: CheckEvent, usePos: number): boolean {
   const from = checkPosition(check);
-  return windowEvents(model, from, usePos).length === 0 && loopsBetween(model, from, usePos).length === 0 && useSite.line - check.site.endLine <= 2;
+  return windowEvents(model, from, usePos).length === 0 && loopsBetween(model, from, usePos).length === 0;
 }
 
 /** A short description of what runs between check and use, for messages. */

@@ -3,7 +3,7 @@
  * row derived from it) is written. The pair is classified by what, if anything, locks it.
  */
 import type { CheckEvent, FetchEvent, Region, WriteEvent } from "../extract/facts.js";
-import type { Project } from "../project/buildProject.js";
+import { type Project, isMutable } from "../project/buildProject.js";
 import { type FunctionModel, atomicContaining, inScopes, locksIn } from "./functionModel.js";
 
 export type StateWriteVerdict =
@@ -33,7 +33,8 @@ export function stateWrites(model: FunctionModel, project: Project): StateWrite[
   for (const write of model.events) {
     if (write.type !== "write" || write.op === "enqueue") continue;
     const guarding = checks.filter(
-      (c) => c.pos < write.pos && inScopes(c.scopes, write.pos) && writesSubject(write, c.subjectDef!) && !immutable(project, c) && !compareAndSet(write, c),
+      (c) => c.pos < write.pos && inScopes(c.scopes, write.pos) && writesSubject(write, c.subjectDef!) && !c.idempotent &&
+        !immutable(model, project, c) && !compareAndSet(write, c),
     );
     if (guarding.length === 0) continue;
     const verdicts = guarding.map((c) => classify(model, c, write));
@@ -51,8 +52,9 @@ function writesSubject(write: WriteEvent, subject: number): boolean {
 }
 
 /** A field no code in the project ever assigns is written once, at creation. */
-function immutable(project: Project, check: CheckEvent): boolean {
-  return check.field !== null && check.field !== undefined && !project.mutatedFields.has(check.field);
+function immutable(model: FunctionModel, project: Project, check: CheckEvent): boolean {
+  if (check.field === null || check.field === undefined) return false;
+  return !isMutable(project, model.defs[check.subjectDef!]?.query?.model ?? null, check.field);
 }
 
 /** `filter(pk=…, status="open").update(…)`: the write re-tests the checked field itself. */
