@@ -1,0 +1,36 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { scan } from "../src/scan.js";
+import { expectedMarkers } from "./helpers/fixtures.js";
+
+const root = join(import.meta.dirname, "fixtures", "projects");
+
+/** Every `# expect:` marker of every .py file in a mini-project, as `file:line:RULE`. */
+function projectMarkers(dir: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (sub: string) => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith(".py")) {
+        for (const key of expectedMarkers(readFileSync(join(dir, rel), "utf8"))) out.add(`${rel}:${key}`);
+      }
+    }
+  };
+  walk("");
+  return out;
+}
+
+describe.each(readdirSync(root).sort())("project fixture %s", (name) => {
+  it("reports exactly its # expect markers across files", async () => {
+    const dir = join(root, name);
+    const result = await scan({ paths: [dir] });
+    const reported = new Set(result.findings.map((f) => `${f.file}:${f.line}:${f.rule}`));
+    const expected = projectMarkers(dir);
+    const missing = [...expected].filter((k) => !reported.has(k)).map((k) => `missing    ${k}`);
+    const unexpected = [...reported].filter((k) => !expected.has(k)).map((k) => `unexpected ${k}`);
+    expect([...missing, ...unexpected], [...missing, ...unexpected].join("\n")).toEqual([]);
+    expect(result.errors).toEqual([]);
+  });
+});
