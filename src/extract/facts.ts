@@ -228,6 +228,12 @@ export interface ClassFacts {
   site: SourceSite;
 }
 
+/** A comment that may suppress findings (`# noqa: STC101`, `# stalecheck: ignore[...]`), verbatim. */
+export interface Directive {
+  line: number;
+  text: string;
+}
+
 export interface ParseProblem {
   line: number;
   message: string;
@@ -247,6 +253,8 @@ export interface FileFacts {
   /** `*.field` keys for fields assigned outside functions; functions carry their own. */
   mutatedFields: string[];
   problems: ParseProblem[];
+  /** Suppression comments, in line order. */
+  directives: Directive[];
 }
 
 export const AUTHZ_CHECK_KINDS: ReadonlySet<CheckKind> = new Set([

@@ -4,7 +4,7 @@
  * definitions the function walker will model.
  */
 import type { SyntaxNode } from "../parse/parser.js";
-import type { ClassFacts, ModelFacts, ParseProblem, SettingsFacts } from "./facts.js";
+import type { ClassFacts, Directive, ModelFacts, ParseProblem, SettingsFacts } from "./facts.js";
 import {
   SourceLines, dottedName, field, keywordArguments, namedChildren, positionalArguments, stringList, stringValue,
 } from "./syntax.js";
@@ -27,6 +27,7 @@ export interface ModuleScan {
   problems: ParseProblem[];
   /** Spans of syntax errors, so functions that contain one can be skipped. */
   errorSpans: [number, number][];
+  directives: Directive[];
 }
 
 interface Frame {
@@ -42,7 +43,7 @@ const MAX_PROBLEMS = 20;
 
 export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
   const scan: ModuleScan = {
-    imports: {}, classes: [], models: [], settings: null, mutatedFields: new Set(), functions: [], problems: [], errorSpans: [],
+    imports: {}, classes: [], models: [], settings: null, mutatedFields: new Set(), functions: [], problems: [], errorSpans: [], directives: [],
   };
   const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [], inFunction: false }];
   while (stack.length > 0) {
@@ -53,6 +54,10 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
       case "MISSING":
         recordProblem(scan, node, lines);
         break;
+      case "comment":
+        // Only comments that can suppress findings are kept: facts stay small.
+        if (/noqa|stalecheck\s*:/i.test(node.text)) scan.directives.push({ line: node.startPosition.row + 1, text: node.text });
+        continue;
       case "import_statement":
       case "import_from_statement":
       case "future_import_statement":
