@@ -49,6 +49,11 @@ export async function extractFileFacts(path: string, source: string, options: Ex
       mutatedFields: [...scan.mutatedFields].sort(),
       problems: scan.problems,
       directives: scan.directives.sort((a, b) => a.line - b.line),
+      urlpatterns: scan.urlpatterns,
+      routers: scan.routers,
+      settingAssignments: scan.settingAssignments,
+      starImports: scan.starImports,
+      settingsModule: scan.settingsModule,
     };
   } finally {
     tree.delete();

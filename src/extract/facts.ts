@@ -191,6 +191,8 @@ export interface FunctionFacts {
   decorators: string[];
   /** Looks like a request handler (first parameter `request`, a view class method, `@api_view`). */
   viewLike: boolean;
+  /** The body decodes `Authorization: Basic …` credentials (a middleware or decorator). */
+  decodesBasicAuth: boolean;
   /** `@transaction.non_atomic_requests`. */
   nonAtomicRequests: boolean;
   /** The function returns a locked, unevaluated queryset. */
@@ -226,6 +228,48 @@ export interface ClassFacts {
   name: string;
   bases: string[];
   site: SourceSite;
+  /** Class-level lists of classes: `permission_classes`, `authentication_classes`, … as written. */
+  attrs: Record<string, string[]>;
+  /** The class body decodes `Authorization: Basic …` credentials itself. */
+  decodesBasicAuth: boolean;
+}
+
+/** Where a URL pattern sends requests. */
+export type ViewRef =
+  | { kind: "callable"; target: string }
+  | { kind: "class"; target: string; actions?: Record<string, string> }
+  | { kind: "include"; module: string }
+  | { kind: "include-name"; name: string }
+  | { kind: "inline"; patterns: UrlEntry[] }
+  | { kind: "router"; router: string }
+  | { kind: "site"; text: string }
+  | { kind: "unknown"; text: string };
+
+export interface UrlEntry {
+  line: number;
+  route: string;
+  /** `re_path`/`url`: the route is a regular expression. */
+  regex: boolean;
+  view: ViewRef;
+  name?: string;
+}
+
+export interface RouterRegistration {
+  router: string;
+  prefix: string;
+  viewset: string;
+  line: number;
+}
+
+/** A module-level assignment to a tracked setting (`MIDDLEWARE += [...]`). */
+export interface SettingAssignment {
+  name: string;
+  op: "set" | "extend" | "prepend" | "remove";
+  line: number;
+  /** String values; null when computed. Classes referenced directly are prefixed with `@`. */
+  values: string[] | null;
+  /** For dict settings (REST_FRAMEWORK): key → strings. */
+  dict?: Record<string, string[] | null>;
 }
 
 /** A comment that may suppress findings (`# noqa: STC101`, `# stalecheck: ignore[...]`), verbatim. */
@@ -255,6 +299,14 @@ export interface FileFacts {
   problems: ParseProblem[];
   /** Suppression comments, in line order. */
   directives: Directive[];
+  /** `urlpatterns` entries in source order; null when the module defines none. */
+  urlpatterns: UrlEntry[] | null;
+  routers: RouterRegistration[];
+  settingAssignments: SettingAssignment[];
+  /** Modules imported with `from X import *`, as written (`.base`). */
+  starImports: string[];
+  /** `DJANGO_SETTINGS_MODULE` default set by this module (manage.py, wsgi.py). */
+  settingsModule: string | null;
 }
 
 export const AUTHZ_CHECK_KINDS: ReadonlySet<CheckKind> = new Set([

@@ -10,7 +10,7 @@ import type {
   Span, VariableDef, WriteEvent, WriteOp,
 } from "./facts.js";
 import type { FunctionSite } from "./moduleFacts.js";
-import { mutatedByCall, normaliseField } from "./moduleFacts.js";
+import { BASIC_AUTH_DECODING, mutatedByCall, normaliseField } from "./moduleFacts.js";
 import {
   SourceLines, blockExits, dominatedEnd, dottedName, field, keywordArguments, namedChildren, positionalArguments,
   rootIdentifier, span, unwrap,
@@ -84,6 +84,7 @@ class FunctionWalker {
       span: span(node),
       decorators,
       viewLike,
+      decodesBasicAuth: BASIC_AUTH_DECODING.test(node.text),
       nonAtomicRequests: decorators.some((d) => /non_atomic_requests/.test(d)),
       returnsLockedQuery: false,
       returnsCheck: null,
@@ -1017,7 +1018,7 @@ class FunctionWalker {
   private emitCall(call: SyntaxNode, callee: string, args: SyntaxNode | null, scopes: Span[] | null, guard: GuardKind | null): Value {
     const event: CallEvent = {
       type: "call", pos: call.startIndex, site: this.ctx.lines.site(call), callee, scopes: scopes ? [...scopes] : [],
-      guard, argDefs: this.referencedDefs(args), resultDef: null,
+      guard, argDefs: this.argumentDefs(args), resultDef: null,
     };
     this.events.push(event);
     return { kind: "call", event };
@@ -1069,6 +1070,21 @@ class FunctionWalker {
       }
       if (current.type === "lambda") continue;
       for (const child of namedChildren(current)) stack.push(child);
+    }
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /**
+   * Definitions passed directly as arguments (`f(inv, user=request.user, obj.pk)`). Shallow on
+   * purpose: nested calls are their own events, and a deep walk per call is quadratic in nesting.
+   */
+  private argumentDefs(args: SyntaxNode | null): number[] {
+    const out = new Set<number>();
+    for (const arg of args ? namedChildren(args) : []) {
+      const value = unwrap(arg.type === "keyword_argument" ? field(arg, "value") ?? arg : arg);
+      const root = value.type === "identifier" ? value : value.type === "attribute" ? rootIdentifier(value) : null;
+      const id = root ? this.lookup(root.text) : null;
+      if (id !== null) out.add(id);
     }
     return [...out].sort((a, b) => a - b);
   }

@@ -4,7 +4,10 @@
  * definitions the function walker will model.
  */
 import type { SyntaxNode } from "../parse/parser.js";
-import type { ClassFacts, Directive, ModelFacts, ParseProblem, SettingsFacts } from "./facts.js";
+import type { ClassFacts, Directive, ModelFacts, ParseProblem, RouterRegistration, SettingAssignment, SettingsFacts, UrlEntry } from "./facts.js";
+import {
+  classNameList, readRouterRegistration, readSettingAssignment, readSettingCall, readSettingsModuleDefault, readUrlAppend, readUrlpatterns,
+} from "./djangoFacts.js";
 import {
   SourceLines, dottedName, field, keywordArguments, namedChildren, positionalArguments, stringList, stringValue,
 } from "./syntax.js";
@@ -28,7 +31,15 @@ export interface ModuleScan {
   /** Spans of syntax errors, so functions that contain one can be skipped. */
   errorSpans: [number, number][];
   directives: Directive[];
+  urlpatterns: UrlEntry[] | null;
+  routers: RouterRegistration[];
+  settingAssignments: SettingAssignment[];
+  starImports: string[];
+  settingsModule: string | null;
 }
+
+/** Code that decodes HTTP Basic credentials: reads the Authorization header and base64-decodes it. */
+export const BASIC_AUTH_DECODING = /(HTTP_AUTHORIZATION|["']Authorization["']|get_authorization_header)[\s\S]*?(b64decode|base64|decodebytes)|(b64decode|base64)[\s\S]*?HTTP_AUTHORIZATION/;
 
 interface Frame {
   node: SyntaxNode;
@@ -44,6 +55,7 @@ const MAX_PROBLEMS = 20;
 export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
   const scan: ModuleScan = {
     imports: {}, classes: [], models: [], settings: null, mutatedFields: new Set(), functions: [], problems: [], errorSpans: [], directives: [],
+    urlpatterns: null, routers: [], settingAssignments: [], starImports: [], settingsModule: null,
   };
   const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [], inFunction: false }];
   while (stack.length > 0) {
@@ -61,7 +73,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
       case "import_statement":
       case "import_from_statement":
       case "future_import_statement":
-        recordImport(scan.imports, node);
+        recordImport(scan.imports, node, scan.starImports);
         continue;
       case "decorated_definition": {
         const definition = field(node, "definition");
@@ -80,7 +92,10 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
         recordAssignment(scan, node, frame);
         break;
       case "call":
-        if (!frame.inFunction) for (const name of mutatedByCall(node)) scan.mutatedFields.add(`*.${name}`);
+        if (!frame.inFunction) {
+          for (const name of mutatedByCall(node)) scan.mutatedFields.add(`*.${name}`);
+          if (frame.className === null) recordModuleCall(scan, node);
+        }
         break;
     }
     if (node.isMissing) recordProblem(scan, node, lines);
@@ -116,7 +131,10 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
   const bases = superclasses
     ? positionalArguments(superclasses).map((b) => dottedName(b) ?? b.text)
     : [];
-  scan.classes.push({ name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` } });
+  scan.classes.push({
+    name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` },
+    attrs: body ? readClassAttrs(body) : {}, decodesBasicAuth: BASIC_AUTH_DECODING.test(definition.text),
+  });
   // A model: a base named like one, or model field declarations (abstract bases hide the name).
   if (body && (bases.some((b) => /(^|\.)(\w*Model)$/.test(b) && !/Serializer|Form|Admin/.test(b)) || declaresModelFields(body))) {
     scan.models.push(readModel(name, bases, body));
@@ -124,7 +142,17 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
   if (body) stack.push({ node: body, prefix: qualifiedName, className: qualifiedName, classBases: bases, inFunction: frame.inFunction });
 }
 
-function recordImport(imports: Record<string, string>, node: SyntaxNode): void {
+function recordModuleCall(scan: ModuleScan, node: SyntaxNode): void {
+  const setting = readSettingCall(node);
+  if (setting) scan.settingAssignments.push(setting);
+  const appended = readUrlAppend(node);
+  if (appended) scan.urlpatterns = [...(scan.urlpatterns ?? []), ...appended];
+  const registration = readRouterRegistration(node);
+  if (registration) scan.routers.push(registration);
+  scan.settingsModule ??= readSettingsModuleDefault(node);
+}
+
+function recordImport(imports: Record<string, string>, node: SyntaxNode, starImports: string[]): void {
   if (node.type === "import_statement") {
     for (const child of namedChildren(node)) {
       if (child.type === "dotted_name") imports[child.text.split(".")[0]!] = child.text.split(".")[0]!;
@@ -138,13 +166,16 @@ function recordImport(imports: Record<string, string>, node: SyntaxNode): void {
   }
   if (node.type !== "import_from_statement") return;
   const moduleName = field(node, "module_name")?.text ?? "";
+  if (namedChildren(node).some((c) => c.type === "wildcard_import")) starImports.push(moduleName);
   for (const child of namedChildren(node)) {
     if (child.startIndex === field(node, "module_name")?.startIndex) continue;
-    if (child.type === "dotted_name") imports[child.text] = `${moduleName}.${child.text}`;
+    // `from . import views` → `.views`; `from .models import X` → `.models.X`.
+    const join = (name: string) => (moduleName.endsWith(".") ? `${moduleName}${name}` : `${moduleName}.${name}`);
+    if (child.type === "dotted_name") imports[child.text] = join(child.text);
     else if (child.type === "aliased_import") {
       const name = field(child, "name")?.text;
       const alias = field(child, "alias")?.text;
-      if (name && alias) imports[alias] = `${moduleName}.${name}`;
+      if (name && alias) imports[alias] = join(name);
     }
   }
 }
@@ -158,6 +189,10 @@ function recordAssignment(scan: ModuleScan, node: SyntaxNode, frame: Frame): voi
     if (attr) scan.mutatedFields.add(`*.${normaliseField(attr)}`);
   }
   if (frame.className !== null || frame.prefix !== "") return;
+  const setting = readSettingAssignment(node);
+  if (setting) scan.settingAssignments.push(setting);
+  const patterns = readUrlpatterns(node);
+  if (patterns) scan.urlpatterns = [...(node.type === "augmented_assignment" ? scan.urlpatterns ?? [] : []), ...patterns];
   const right = field(node, "right");
   if (left.type === "identifier" && left.text === "DATABASES" && right) {
     scan.settings = readDatabases(right, scan.settings);
@@ -243,6 +278,22 @@ export function mutatedByCall(node: SyntaxNode): string[] {
 export function normaliseField(name: string): string {
   const base = name.split("__")[0]!;
   return base.endsWith("_id") && base.length > 3 ? base.slice(0, -3) : base;
+}
+
+/** Class-level `name = [A, B]` lists (permission_classes, authentication_classes, …). */
+function readClassAttrs(body: SyntaxNode): Record<string, string[]> {
+  const attrs: Record<string, string[]> = {};
+  for (const statement of namedChildren(body)) {
+    const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
+    if (!assignment || assignment.type !== "assignment") continue;
+    const left = field(assignment, "left");
+    const right = field(assignment, "right");
+    if (left?.type !== "identifier" || !right) continue;
+    if (/_classes$|^permission_required$|^http_method_names$|^queryset$|^model$/.test(left.text)) {
+      attrs[left.text] = right.type === "list" || right.type === "tuple" ? classNameList(right) : [dottedName(right) ?? right.text.slice(0, 120)];
+    }
+  }
+  return attrs;
 }
 
 function declaresModelFields(body: SyntaxNode): boolean {

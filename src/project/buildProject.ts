@@ -3,8 +3,14 @@
  * fields assigned anywhere (so the rest are immutable), settings, and summaries of the
  * helper functions each file defines, solved to a fixpoint over same-file calls.
  */
-import type { CheckKind, FileFacts, FunctionFacts, ModelFacts, QueryShape, WriteOp } from "../extract/facts.js";
+import type { CheckKind, FileFacts, FunctionEvent, FunctionFacts, ModelFacts, QueryShape, WriteOp } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
+import { classOf, findMethod } from "./classes.js";
+import { ModuleIndex } from "./modules.js";
+import { type Endpoint, buildRoutes } from "./routes.js";
+import { type ProjectSettings, readSettings } from "./settings.js";
+
+export type { ProjectSettings };
 
 export interface HelperSummary {
   /** The helper returns the answer of an authorization check. */
@@ -17,14 +23,6 @@ export interface HelperSummary {
   lock: QueryShape | null;
 }
 
-export interface ProjectSettings {
-  atomicRequests: boolean;
-  /** Every database engine found is SQLite (select_for_update is a no-op there). */
-  sqliteOnly: boolean;
-  /** Settings files read, relative paths. */
-  files: string[];
-}
-
 export interface Project {
   files: FileFacts[];
   models: Map<string, ModelFacts>;
@@ -35,11 +33,15 @@ export interface Project {
   summaries: Map<string, Map<string, HelperSummary>>;
   /** Top-level names of the scanned code (directories, modules, the root's own name). */
   localPackages: ReadonlySet<string>;
+  index: ModuleIndex;
+  endpoints: Endpoint[];
 }
 
 export interface BuildOptions {
   /** The scan root's directory name, for imports of the scanned package by its own name. */
   rootName?: string;
+  /** Extra class, decorator or middleware names that authenticate with HTTP Basic. */
+  basicAuthNames?: readonly string[];
 }
 
 /** Django's own models whose uniqueness the scanned tree does not define. */
@@ -55,9 +57,6 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
   const models = new Map<string, ModelFacts>();
   for (const model of BUILTIN_MODELS) models.set(model.name, model);
   const mutatedFields = new Set<string>();
-  const settingsFiles: string[] = [];
-  let atomicRequests = false;
-  let engines: string[] | null = [];
   for (const file of files) {
     for (const model of file.models) {
       const known = models.get(model.name);
@@ -66,20 +65,18 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
     }
     for (const key of file.mutatedFields) mutatedFields.add(key);
     for (const fn of file.functions) for (const key of fn.mutatedFields) mutatedFields.add(key);
-    if (file.settings) {
-      settingsFiles.push(file.path);
-      atomicRequests ||= file.settings.atomicRequests;
-      if (file.settings.engines === null || engines === null) engines = null;
-      else engines.push(...file.settings.engines);
-    }
   }
   inheritUniqueness(models);
-  const sqliteOnly = engines !== null && engines.length > 0 && engines.every((e) => /sqlite/.test(e));
-  const summaries = new Map<string, Map<string, HelperSummary>>();
-  for (const file of files) summaries.set(file.path, summariseFile(file));
+  const index = new ModuleIndex(files);
+  const settings = readSettings(files, index);
   const localPackages = new Set<string>(options.rootName ? [options.rootName] : []);
   for (const file of files) for (const part of file.path.replace(/\.py$/, "").split("/")) localPackages.add(part);
-  return { files, models, mutatedFields, settings: { atomicRequests, sqliteOnly, files: settingsFiles.sort() }, summaries, localPackages };
+  const project: Project = {
+    files, models, mutatedFields, settings, summaries: new Map(), localPackages, index,
+    endpoints: buildRoutes(files, index, settings, { basicAuthNames: options.basicAuthNames ?? [] }),
+  };
+  summarise(project);
+  return project;
 }
 
 /** Unique fields declared on an (abstract) base model hold on its subclasses too. */
@@ -111,77 +108,108 @@ function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-/** Finds the function a callee text names, in the caller's file: `helper` or `self.helper`. */
-export function resolveCallee(file: FileFacts, caller: FunctionFacts, callee: string): FunctionFacts | null {
+/**
+ * Finds the function a callee text names: `helper` (this module, a nested helper, or an
+ * imported function), `module.helper` through an import, `self.helper` through the class and
+ * its scanned bases.
+ */
+export function resolveCallee(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): { file: FileFacts; fn: FunctionFacts } | null {
   if (callee.startsWith("self.") || callee.startsWith("cls.")) {
-    if (!caller.className) return null;
-    const wanted = `${caller.className}.${callee.slice(callee.indexOf(".") + 1)}`;
-    return file.functions.find((f) => f.name === wanted) ?? null;
+    const cls = classOf(file, caller);
+    if (!cls) return null;
+    return findMethod(project.index, file, cls, callee.slice(callee.indexOf(".") + 1));
   }
-  if (callee.includes(".")) return null;
-  const prefix = caller.name.includes(".") ? caller.name.slice(0, caller.name.lastIndexOf(".")) : "";
-  // A nested helper of the caller first, then a module-level function.
-  return (
-    file.functions.find((f) => f.name === `${caller.name}.${callee}`) ??
-    (prefix && !caller.className ? file.functions.find((f) => f.name === `${prefix}.${callee}`) : undefined) ??
-    file.functions.find((f) => f.name === callee && f.className === null) ??
-    null
-  );
+  if (!callee.includes(".")) {
+    const prefix = caller.name.includes(".") ? caller.name.slice(0, caller.name.lastIndexOf(".")) : "";
+    const local =
+      file.functions.find((f) => f.name === `${caller.name}.${callee}`) ??
+      (prefix && !caller.className ? file.functions.find((f) => f.name === `${prefix}.${callee}`) : undefined) ??
+      file.functions.find((f) => f.name === callee && f.className === null);
+    if (local) return { file, fn: local };
+  }
+  const symbol = project.index.resolve(file, callee);
+  return symbol.kind === "function" ? { file: symbol.file, fn: symbol.fn } : null;
 }
 
-function summariseFile(file: FileFacts): Map<string, HelperSummary> {
-  const out = new Map<string, HelperSummary>();
-  for (const fn of file.functions) {
-    const authz = fn.events.find((e) => e.type === "check" && AUTHZ_CHECK_KINDS.has(e.kind) && e.guard !== "decorator");
-    const authzKind = authz && authz.type === "check" ? authz.kind : null;
-    // Only a lock the helper leaves held for its caller's transaction: one taken inside the
-    // helper's own atomic block is released when the helper returns.
-    const ownAtomic = fn.regions.filter((r) => r.kind === "atomic");
-    const lock = fn.events.find((e) => e.type === "fetch" && e.query.locked && !ownAtomic.some((r) => e.pos >= r.span[0] && e.pos < r.span[1]));
-    out.set(fn.name, {
-      returnsCheck: fn.returnsCheck,
-      raisesCheck: fn.denies ? authzKind : null,
-      writes: fn.events.flatMap((e) => (e.type === "write" ? [{ op: e.op, query: e.query }] : [])),
-      lock: lock && lock.type === "fetch" ? lock.query : null,
-    });
+const summaryKey = (file: FileFacts, fn: FunctionFacts) => `${file.path}\u0000${fn.name}`;
+
+export function summaryOf(project: Project, file: FileFacts, fn: FunctionFacts): HelperSummary | undefined {
+  return project.summaries.get(file.path)?.get(fn.name);
+}
+
+/** Interprocedural summaries of every function, solved to a fixpoint over the call graph. */
+function summarise(project: Project): void {
+  const all: { file: FileFacts; fn: FunctionFacts; summary: HelperSummary }[] = [];
+  for (const file of project.files) {
+    const map = new Map<string, HelperSummary>();
+    for (const fn of file.functions) {
+      const summary = ownSummary(fn);
+      map.set(fn.name, summary);
+      all.push({ file, fn, summary });
+    }
+    project.summaries.set(file.path, map);
+  }
+  // Resolve each call once; recursion and unresolved calls simply contribute nothing.
+  const callees = new Map<string, { event: FunctionEvent; target: HelperSummary; self: boolean }[]>();
+  const returned = new Map<string, HelperSummary[]>();
+  for (const { file, fn } of all) {
+    const list: { event: FunctionEvent; target: HelperSummary; self: boolean }[] = [];
+    for (const event of fn.events) {
+      if (event.type !== "call") continue;
+      const target = resolveCallee(project, file, fn, event.callee);
+      if (target) list.push({ event, target: summaryOf(project, target.file, target.fn)!, self: target.fn === fn });
+    }
+    callees.set(summaryKey(file, fn), list);
+    returned.set(summaryKey(file, fn), fn.returnCallees.flatMap((c) => {
+      const target = resolveCallee(project, file, fn, c);
+      return target ? [summaryOf(project, target.file, target.fn)!] : [];
+    }));
   }
   for (let round = 0; round < MAX_FIXPOINT_ROUNDS; round++) {
     let changed = false;
-    for (const fn of file.functions) {
-      const summary = out.get(fn.name)!;
-      for (const callee of fn.returnCallees) {
-        const target = resolveCallee(file, fn, callee);
-        const answer = target ? out.get(target.name)?.returnsCheck : null;
-        if (answer && !summary.returnsCheck) {
-          summary.returnsCheck = answer;
+    for (const { file, fn, summary } of all) {
+      for (const other of returned.get(summaryKey(file, fn)) ?? []) {
+        if (other.returnsCheck && !summary.returnsCheck) {
+          summary.returnsCheck = other.returnsCheck;
           changed = true;
         }
       }
-      for (const event of fn.events) {
-        if (event.type !== "call") continue;
-        const target = resolveCallee(file, fn, event.callee);
-        const other = target ? out.get(target.name) : undefined;
-        if (!other || target === fn) continue;
+      for (const { event, target, self } of callees.get(summaryKey(file, fn)) ?? []) {
+        if (self || event.type !== "call") continue;
         if (fn.denies && !summary.raisesCheck && event.scopes.length > 0) {
-          const kind = other.returnsCheck ?? other.raisesCheck;
+          const kind = target.returnsCheck ?? target.raisesCheck;
           if (kind) {
             summary.raisesCheck = kind;
             changed = true;
           }
         }
-        if (other.writes.length > 0 && summary.writes.length === 0) {
-          summary.writes = [...other.writes];
+        if (target.writes.length > 0 && summary.writes.length === 0) {
+          summary.writes = [...target.writes];
           changed = true;
         }
-        if (other.lock && !summary.lock) {
-          summary.lock = other.lock;
+        if (target.lock && !summary.lock) {
+          summary.lock = target.lock;
           changed = true;
         }
       }
     }
     if (!changed) break;
   }
-  return out;
+}
+
+function ownSummary(fn: FunctionFacts): HelperSummary {
+  const authz = fn.events.find((e) => e.type === "check" && AUTHZ_CHECK_KINDS.has(e.kind) && e.guard !== "decorator");
+  const authzKind = authz && authz.type === "check" ? authz.kind : null;
+  // Only a lock the helper leaves held for its caller's transaction: one taken inside the
+  // helper's own atomic block is released when the helper returns.
+  const ownAtomic = fn.regions.filter((r) => r.kind === "atomic");
+  const lock = fn.events.find((e) => e.type === "fetch" && e.query.locked && !ownAtomic.some((r) => e.pos >= r.span[0] && e.pos < r.span[1]));
+  return {
+    returnsCheck: fn.returnsCheck,
+    raisesCheck: fn.denies ? authzKind : null,
+    writes: fn.events.flatMap((e) => (e.type === "write" ? [{ op: e.op, query: e.query }] : [])),
+    lock: lock && lock.type === "fetch" ? lock.query : null,
+  };
 }
 
 /**

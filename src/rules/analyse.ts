@@ -3,9 +3,13 @@
  * their hits into findings with a file, a function and a line-independent fingerprint.
  */
 import { createHash } from "node:crypto";
-import type { Project } from "../project/buildProject.js";
+import type { FileFacts, FunctionFacts } from "../extract/facts.js";
+import { type Project, resolveCallee } from "../project/buildProject.js";
+import type { Endpoint } from "../project/routes.js";
 import { buildFunctionModels } from "./functionModel.js";
+import { applySuppressions } from "./suppressions.js";
 import type { Confidence, Rule, Severity, UseKind } from "./types.js";
+import { windowBetween } from "./window.js";
 
 export interface SiteRef {
   line: number;
@@ -32,6 +36,8 @@ export interface Finding {
   message: string;
   remediation: string;
   fingerprint: string;
+  /** What runs between the check and the use ("2 calls, a loop"), when lines lie between them. Not part of the JSON output. */
+  window?: string;
 }
 
 export interface AnalyseOptions {
@@ -42,9 +48,12 @@ export interface AnalyseOptions {
 
 export function analyse(project: Project, options: AnalyseOptions): Finding[] {
   const findings: Omit<Finding, "fingerprint">[] = [];
+  const reach = endpointReach(project);
   for (const file of project.files) {
     if (!file.requestCode && !options.includeNonRequest) continue;
+    const fileFindings: Omit<Finding, "fingerprint">[] = [];
     for (const model of buildFunctionModels(file, project)) {
+      const endpoints = reach(file, model.fn);
       for (const rule of options.rules) {
         for (const hit of rule.check(model, project)) {
           const finding: Omit<Finding, "fingerprint"> = {
@@ -59,20 +68,73 @@ export function analyse(project: Project, options: AnalyseOptions): Finding[] {
             endLine: hit.use.site.endLine,
             check: hit.check ? { line: hit.check.site.line, text: hit.check.site.text, kind: hit.check.kind } : null,
             use: { line: hit.use.site.line, text: hit.use.site.text, kind: hit.use.kind },
-            basicAuth: false,
-            route: null,
+            basicAuth: endpoints.some((e) => e.basicAuth),
+            route: endpoints[0]?.route ?? null,
             message: hit.message,
             remediation: hit.remediation,
           };
+          if (finding.basicAuth && finding.severity === "high" && hit.use.kind !== "disclose") {
+            // A write behind Basic Auth: any stolen or scripted credential can hammer the window.
+            finding.severity = "critical";
+          }
           if (hit.lock) finding.lock = { line: hit.lock.line, text: hit.lock.text };
           if (hit.transaction) finding.transaction = { line: hit.transaction.line, text: hit.transaction.text };
-          findings.push(finding);
+          const window = hit.check ? windowBetween(model, hit.check.site.line, hit.use.site.line) : null;
+          if (window) finding.window = window;
+          fileFindings.push(finding);
         }
       }
     }
+    findings.push(...applySuppressions(file, fileFindings, options.rules));
   }
   findings.sort(compareFindings);
   return fingerprint(findings);
+}
+
+/**
+ * The endpoints that run a function: its own routes (a view, a handler method), those of its
+ * class (perform_update, helpers of a routed view), or those of its callers, a few levels up.
+ */
+function endpointReach(project: Project): (file: FileFacts, fn: FunctionFacts) => Endpoint[] {
+  const byHandler = new Map<string, Endpoint[]>();
+  const byClass = new Map<string, Endpoint[]>();
+  const add = (map: Map<string, Endpoint[]>, key: string, endpoint: Endpoint) => {
+    const list = map.get(key) ?? [];
+    if (!list.includes(endpoint)) list.push(endpoint);
+    map.set(key, list);
+  };
+  for (const endpoint of project.endpoints) {
+    for (const handler of endpoint.handlers) add(byHandler, `${handler.file}\u0000${handler.function}`, endpoint);
+    if (endpoint.viewClass) add(byClass, `${endpoint.viewClass.file}\u0000${endpoint.viewClass.name}`, endpoint);
+  }
+  const callers = new Map<string, { file: FileFacts; fn: FunctionFacts }[]>();
+  for (const file of project.files) for (const fn of file.functions) for (const event of fn.events) {
+    if (event.type !== "call") continue;
+    const target = resolveCallee(project, file, fn, event.callee);
+    if (!target) continue;
+    const key = `${target.file.path}\u0000${target.fn.name}`;
+    callers.set(key, [...(callers.get(key) ?? []), { file, fn }]);
+  }
+  // A handler's own routes; otherwise every route of its class (perform_update, helpers).
+  const direct = (file: FileFacts, fn: FunctionFacts): Endpoint[] =>
+    byHandler.get(`${file.path}\u0000${fn.name}`) ?? (fn.className ? byClass.get(`${file.path}\u0000${fn.className}`) ?? [] : []);
+  return (file, fn) => {
+    const seen = new Set<string>();
+    let frontier = [{ file, fn }];
+    for (let depth = 0; depth < 4 && frontier.length > 0; depth++) {
+      const found = [...new Set(frontier.flatMap((f) => direct(f.file, f.fn)))];
+      if (found.length > 0) return found.sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0));
+      const next: { file: FileFacts; fn: FunctionFacts }[] = [];
+      for (const f of frontier) {
+        const key = `${f.file.path}\u0000${f.fn.name}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        next.push(...(callers.get(key) ?? []));
+      }
+      frontier = next;
+    }
+    return [];
+  };
 }
 
 export function compareFindings(a: Omit<Finding, "fingerprint">, b: Omit<Finding, "fingerprint">): number {

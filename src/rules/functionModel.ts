@@ -8,10 +8,11 @@ import type {
 } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { checkKindByName } from "../extract/vocabulary.js";
-import { type Project, resolveCallee } from "../project/buildProject.js";
+import { type Project, resolveCallee, summaryOf } from "../project/buildProject.js";
 import type { UseKind } from "./types.js";
 
 export interface CallSite {
+  file: FileFacts;
   caller: FunctionFacts;
   event: CallEvent;
 }
@@ -26,19 +27,32 @@ export interface FunctionModel {
   callers: CallSite[];
 }
 
-export function buildFunctionModels(file: FileFacts, project: Project): FunctionModel[] {
-  const summaries = project.summaries.get(file.path) ?? new Map();
+const callerIndex = new WeakMap<Project, Map<string, CallSite[]>>();
+
+/** Every resolved call in the project, by callee (`path\0name`), built once per project. */
+function callersOf(project: Project): Map<string, CallSite[]> {
+  const known = callerIndex.get(project);
+  if (known) return known;
   const callers = new Map<string, CallSite[]>();
-  for (const fn of file.functions) {
-    for (const event of fn.events) {
-      if (event.type !== "call") continue;
-      const target = resolveCallee(file, fn, event.callee);
-      if (!target) continue;
-      const list = callers.get(target.name) ?? [];
-      list.push({ caller: fn, event });
-      callers.set(target.name, list);
+  for (const file of project.files) {
+    for (const fn of file.functions) {
+      for (const event of fn.events) {
+        if (event.type !== "call") continue;
+        const target = resolveCallee(project, file, fn, event.callee);
+        if (!target) continue;
+        const key = `${target.file.path}\u0000${target.fn.name}`;
+        const list = callers.get(key) ?? [];
+        list.push({ file, caller: fn, event });
+        callers.set(key, list);
+      }
     }
   }
+  callerIndex.set(project, callers);
+  return callers;
+}
+
+export function buildFunctionModels(file: FileFacts, project: Project): FunctionModel[] {
+  const callers = callersOf(project);
   return file.functions.map((fn) => {
     const events: FunctionEvent[] = [];
     for (const event of fn.events) {
@@ -46,15 +60,15 @@ export function buildFunctionModels(file: FileFacts, project: Project): Function
         events.push(event);
         continue;
       }
-      const target = resolveCallee(file, fn, event.callee);
-      const summary = target ? summaries.get(target.name) : undefined;
+      const target = resolveCallee(project, file, fn, event.callee);
+      const summary = target ? summaryOf(project, target.file, target.fn) : undefined;
       events.push(...resolveCall(event, target !== null, summary));
     }
     const atomic = fn.regions.filter((r) => r.kind === "atomic");
     if (project.settings.atomicRequests && fn.viewLike && !fn.nonAtomicRequests) {
       atomic.push({ kind: "atomic", span: fn.span, site: { ...fn.site, text: "ATOMIC_REQUESTS = True (settings)" } });
     }
-    return { file, fn, events, atomic, defs: fn.defs, callers: callers.get(fn.name) ?? [] };
+    return { file, fn, events, atomic, defs: fn.defs, callers: callers.get(`${file.path}\u0000${fn.name}`) ?? [] };
   });
 }
 

@@ -1,3 +1,4 @@
+import { STC001 } from "./STC001-unused-suppression.js";
 import { STC101 } from "./STC101-authz-check-outside-transaction.js";
 import { STC102 } from "./STC102-missing-row-lock.js";
 import { STC105 } from "./STC105-ineffective-lock.js";
@@ -5,7 +6,7 @@ import { STC108 } from "./STC108-check-then-create.js";
 import type { Rule } from "./types.js";
 
 /** Every rule, in code order. */
-export const RULES: readonly Rule[] = [STC101, STC102, STC105, STC108];
+export const RULES: readonly Rule[] = [STC001, STC101, STC102, STC105, STC108];
 
 /** Finds a rule by code (`STC101`) or name (`missing-row-lock`), case-insensitively. */
 export function findRule(codeOrName: string): Rule | undefined {

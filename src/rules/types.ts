@@ -27,7 +27,8 @@ export interface RuleMeta {
   docs: RuleDocs;
 }
 
-export type UseKind = "write" | "delete" | "create" | "enqueue" | "disclose" | "lock";
+/** `suppression`: the comment an STC001 finding reports. */
+export type UseKind = "write" | "delete" | "create" | "enqueue" | "disclose" | "lock" | "suppression";
 
 /** What a rule reports; the analyse stage adds file, function, route and fingerprint. */
 export interface RuleHit {

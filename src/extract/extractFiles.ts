@@ -1,0 +1,126 @@
+/**
+ * The per-file stage of a scan: read each discovered file (size and encoding budget), reuse its
+ * cached facts or extract them in the worker pool (time budget), and return the facts in
+ * discovery order, whatever order the workers finish in, so output never depends on --jobs.
+ */
+import { availableParallelism } from "node:os";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { FactsCache, extractorFingerprint } from "../cache/factsCache.js";
+import type { DiscoveredFile } from "../discover/discover.js";
+import { readSource } from "../discover/readSource.js";
+import type { ExtractOptions } from "./extractFileFacts.js";
+import type { FileFacts } from "./facts.js";
+import { ExtractionPool } from "./pool.js";
+
+export const DEFAULT_FILE_TIMEOUT_MS = 20_000;
+
+export interface ExtractFilesOptions {
+  /** Worker threads; default the number of cores. */
+  jobs?: number;
+  maxFileBytes: number;
+  /** Per-file extraction budget in milliseconds. */
+  fileTimeoutMs?: number;
+  /** Facts cache directory; null or absent: no cache. */
+  cacheDir?: string | null;
+  extract: ExtractOptions;
+  onFile?: (done: number, total: number) => void;
+}
+
+export interface FileError {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+export interface ExtractionStats {
+  /** Files parsed and walked in this scan. */
+  parsed: number;
+  /** Files whose facts came from the cache. */
+  cached: number;
+  /** Cache entries found but not trusted. */
+  cacheRejected: number;
+  /** Why the cache could not be written, when it could not. */
+  cacheWriteError: string | null;
+}
+
+export interface ExtractFilesResult {
+  /** Facts of every file that could be read, in discovery order. */
+  facts: FileFacts[];
+  /** Unreadable or skipped files and the syntax problems of read ones, in discovery order. */
+  errors: FileError[];
+  stats: ExtractionStats;
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Yield to the event loop this often while reading, so finished workers get new files. */
+const YIELD_EVERY_MS = 4;
+
+export async function extractFiles(files: readonly DiscoveredFile[], options: ExtractFilesOptions): Promise<ExtractFilesResult> {
+  const jobs = options.jobs ?? defaultJobs();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, not ${jobs}`);
+  const timeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
+  const cache = options.cacheDir ? new FactsCache(options.cacheDir, extractorFingerprint(options.extract)) : null;
+  const pool = new ExtractionPool({ size: jobs, timeoutMs, extract: options.extract });
+  const facts: (FileFacts | null)[] = new Array(files.length).fill(null);
+  const errors: FileError[][] = Array.from({ length: files.length }, () => []);
+  const pending: Promise<void>[] = [];
+  let done = 0;
+  let parsed = 0;
+  const finished = () => options.onFile?.(++done, files.length);
+  const accept = (index: number, fileFacts: FileFacts) => {
+    facts[index] = fileFacts;
+    for (const problem of fileFacts.problems) errors[index]!.push({ file: files[index]!.path, line: problem.line, message: problem.message });
+  };
+
+  try {
+    let lastYield = performance.now();
+    for (let index = 0; index < files.length; index++) {
+      const file = files[index]!;
+      const source = readSource(file.absolute, options.maxFileBytes);
+      if (!source.ok) {
+        errors[index]!.push({ file: file.path, message: source.reason });
+        finished();
+        continue;
+      }
+      const contentHash = cache ? FactsCache.contentHash(source.text) : "";
+      const hit = cache?.lookup(file.absolute, file.path, contentHash);
+      if (hit) {
+        accept(index, hit);
+        finished();
+        continue;
+      }
+      pending.push(
+        pool.extract(file.path, source.text).then((outcome) => {
+          parsed++;
+          if (outcome.ok) {
+            accept(index, outcome.facts);
+            cache?.store(file.absolute, contentHash, outcome.facts);
+          } else {
+            errors[index]!.push({ file: file.path, message: outcome.message });
+          }
+          finished();
+        }),
+      );
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await nextTurn();
+        lastYield = performance.now();
+      }
+    }
+    await Promise.all(pending);
+  } finally {
+    await pool.close();
+  }
+  return {
+    facts: facts.filter((f): f is FileFacts => f !== null),
+    errors: errors.flat(),
+    stats: {
+      parsed,
+      cached: cache?.stats.hits ?? 0,
+      cacheRejected: cache?.stats.rejected ?? 0,
+      cacheWriteError: cache?.stats.writeError ?? null,
+    },
+  };
+}

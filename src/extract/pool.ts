@@ -1,0 +1,185 @@
+/**
+ * A pool of extraction workers (worker_threads), one tree-sitter parser each. Files are handed
+ * out one at a time; a worker that runs past the per-file time budget, crashes or runs out of
+ * memory is terminated and replaced, and only that file is reported.
+ */
+import { Worker } from "node:worker_threads";
+import type { ExtractOptions } from "./extractFileFacts.js";
+import type { FileFacts } from "./facts.js";
+import type { WorkerReply, WorkerSetup, WorkerTask } from "./worker.js";
+
+export type ExtractOutcome = { ok: true; facts: FileFacts } | { ok: false; message: string };
+
+export interface ExtractionPoolOptions {
+  /** Most worker threads alive at once; workers are started only when there is work for them. */
+  size: number;
+  /** Per-file wall-time budget; a worker past it is terminated. */
+  timeoutMs: number;
+  extract: ExtractOptions;
+  /** V8 heap cap per worker, so a runaway file kills its worker, not the scan. */
+  maxHeapMb?: number;
+}
+
+interface Task {
+  id: number;
+  path: string;
+  text: string;
+  resolve: (outcome: ExtractOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  task: Task | null;
+  timer: NodeJS.Timeout | null;
+  /** Set once the pool has given up on this worker (terminated, crashed or closing). */
+  gone: boolean;
+}
+
+/** Workers that die before they are ready this many times in a row mean the pool cannot work. */
+const MAX_START_FAILURES = 3;
+const DEFAULT_MAX_HEAP_MB = 2048;
+
+export class ExtractionPool {
+  private readonly queue: Task[] = [];
+  private readonly slots: Slot[] = [];
+  private nextId = 0;
+  private startFailures = 0;
+  private broken: Error | null = null;
+  private closed = false;
+
+  constructor(private readonly options: ExtractionPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) throw new Error(`worker count must be a positive integer, not ${options.size}`);
+  }
+
+  /** Extracts one file's facts in a worker. Rejects only when no worker can be started at all. */
+  extract(path: string, text: string): Promise<ExtractOutcome> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new Error("the extraction pool is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, path, text, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Terminates every worker. Pending tasks are not expected: callers await their results first. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    for (const slot of slots) this.retire(slot);
+    await Promise.all(slots.map((slot) => slot.worker.terminate().catch(() => undefined)));
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.ready && !slot.task && !slot.gone) this.assign(slot, this.queue.shift()!);
+    }
+    const starting = this.slots.filter((s) => !s.ready).length;
+    let wanted = this.queue.length - starting;
+    while (wanted > 0 && this.slots.length < this.options.size) {
+      this.spawn();
+      wanted--;
+    }
+  }
+
+  private spawn(): void {
+    const entry = workerEntry();
+    const setup: WorkerSetup = { extract: this.options.extract };
+    const worker = new Worker(entry.url, {
+      workerData: setup,
+      execArgv: entry.execArgv,
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB },
+    });
+    const slot: Slot = { worker, ready: false, task: null, timer: null, gone: false };
+    this.slots.push(slot);
+    worker.on("message", (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on("error", (error) => this.onStopped(slot, error.message));
+    worker.on("exit", (code) => this.onStopped(slot, `exit code ${code}`));
+  }
+
+  private assign(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.timer = setTimeout(() => this.onTimeout(slot), this.options.timeoutMs);
+    slot.worker.postMessage({ id: task.id, path: task.path, text: task.text } satisfies WorkerTask);
+  }
+
+  private onReply(slot: Slot, reply: WorkerReply): void {
+    if (slot.gone) return;
+    if (reply.type === "ready") {
+      slot.ready = true;
+      this.startFailures = 0;
+      this.pump();
+      return;
+    }
+    const task = this.finishTask(slot);
+    if (!task || task.id !== reply.id) return;
+    if (reply.type === "done") {
+      task.resolve({ ok: true, facts: reply.facts });
+    } else {
+      task.resolve({ ok: false, message: `internal error while reading this file, skipped: ${reply.message}` });
+      if (reply.recycle) this.replace(slot);
+    }
+    this.pump();
+  }
+
+  private onTimeout(slot: Slot): void {
+    const task = this.finishTask(slot);
+    this.replace(slot);
+    const seconds = this.options.timeoutMs / 1000;
+    task?.resolve({ ok: false, message: `skipped: reading this file took longer than the ${seconds} s per-file time budget (--file-timeout)` });
+    this.pump();
+  }
+
+  private onStopped(slot: Slot, why: string): void {
+    if (slot.gone) return;
+    const wasReady = slot.ready;
+    const task = this.finishTask(slot);
+    this.replace(slot);
+    if (task) {
+      const reason = /out of memory|ERR_WORKER_OUT_OF_MEMORY/i.test(why) ? "the extraction worker ran out of memory" : `the extraction worker stopped (${why})`;
+      task.resolve({ ok: false, message: `internal error while reading this file, skipped: ${reason}` });
+    }
+    if (!wasReady && !task && ++this.startFailures >= MAX_START_FAILURES) {
+      this.broken = new Error(`cannot start an extraction worker: ${why}`);
+      for (const queued of this.queue.splice(0)) queued.reject(this.broken);
+      return;
+    }
+    this.pump();
+  }
+
+  private finishTask(slot: Slot): Task | null {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    const task = slot.task;
+    slot.task = null;
+    return task;
+  }
+
+  /** Drops a worker from the pool and terminates it; `pump()` starts a new one if work remains. */
+  private replace(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    this.retire(slot);
+    void slot.worker.terminate().catch(() => undefined);
+  }
+
+  private retire(slot: Slot): void {
+    slot.gone = true;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+  }
+}
+
+/**
+ * The worker script: dist/extract/worker.js next to this module once built. Running from the
+ * TypeScript sources (the test suite), the worker loads worker.ts through a small
+ * type-stripping loader instead.
+ */
+function workerEntry(): { url: URL; execArgv: string[] } {
+  if (import.meta.url.endsWith(".ts")) {
+    return { url: new URL("./worker.ts", import.meta.url), execArgv: ["--import", new URL("./sourceWorkerLoader.mjs", import.meta.url).href] };
+  }
+  return { url: new URL("./worker.js", import.meta.url), execArgv: [] };
+}

@@ -1,0 +1,115 @@
+/**
+ * Module names and symbol resolution across files: which file a dotted name or an imported
+ * name refers to, and which function or class inside it. Static only: imports are read, never run.
+ */
+import type { ClassFacts, FileFacts, FunctionFacts } from "../extract/facts.js";
+
+export type Symbol =
+  | { kind: "function"; file: FileFacts; fn: FunctionFacts }
+  | { kind: "class"; file: FileFacts; cls: ClassFacts }
+  | { kind: "module"; file: FileFacts }
+  /** Outside the scanned tree: the fully qualified name as far as imports tell. */
+  | { kind: "external"; qualified: string };
+
+export class ModuleIndex {
+  private readonly byModule = new Map<string, FileFacts>();
+  private readonly moduleOf = new Map<FileFacts, string>();
+  private readonly suffixCache = new Map<string, FileFacts | null>();
+
+  constructor(files: readonly FileFacts[]) {
+    for (const file of files) {
+      const name = moduleName(file.path);
+      this.moduleOf.set(file, name);
+      if (!this.byModule.has(name)) this.byModule.set(name, file);
+    }
+  }
+
+  nameOf(file: FileFacts): string {
+    return this.moduleOf.get(file) ?? moduleName(file.path);
+  }
+
+  /**
+   * The scanned file for a dotted module name. The scan root may sit inside or above the
+   * package root, so `billing.invoices.views` also matches a file scanned as `invoices/views.py`.
+   */
+  find(module: string): FileFacts | null {
+    const exact = this.byModule.get(module);
+    if (exact) return exact;
+    if (this.suffixCache.has(module)) return this.suffixCache.get(module)!;
+    let best: FileFacts | null = null;
+    let bestLength = 0;
+    for (const [name, file] of this.byModule) {
+      if (name === "" || name === "__init__") continue;
+      const matches = module.endsWith(`.${name}`) || name.endsWith(`.${module}`);
+      if (matches && name.length > bestLength) {
+        best = file;
+        bestLength = name.length;
+      }
+    }
+    this.suffixCache.set(module, best);
+    return best;
+  }
+
+  /** Absolute module for an import target written in `file` (`.models.X` → `app.models.X`). */
+  absolute(file: FileFacts, target: string): string {
+    if (!target.startsWith(".")) return target;
+    const dots = /^\.+/.exec(target)![0].length;
+    const own = this.nameOf(file).split(".");
+    const isPackage = file.path.endsWith("__init__.py");
+    const base = own.slice(0, Math.max(0, own.length - (isPackage ? 0 : 1) - (dots - 1)));
+    const rest = target.slice(dots);
+    return [...base, ...(rest ? [rest] : [])].filter(Boolean).join(".");
+  }
+
+  /** Resolves a dotted name as written in `file` (`views.pay`, `InvoiceViewSet`, `services.charge`). */
+  resolve(file: FileFacts, dotted: string): Symbol {
+    const [head, ...rest] = dotted.split(".");
+    if (!head) return { kind: "external", qualified: dotted };
+    const local = this.localSymbol(file, head);
+    if (local && rest.length === 0) return local;
+    const imported = file.imports[head];
+    const qualified = imported ? [this.absolute(file, imported), ...rest].join(".") : local ? null : dotted;
+    if (local && rest.length > 0) {
+      // A method of a class defined here: `Class.method`.
+      if (local.kind === "class") {
+        const fn = file.functions.find((f) => f.name === `${local.cls.name}.${rest.join(".")}`);
+        if (fn) return { kind: "function", file, fn };
+      }
+      return { kind: "external", qualified: dotted };
+    }
+    return qualified ? this.resolveQualified(qualified) : { kind: "external", qualified: dotted };
+  }
+
+  /** Resolves a fully qualified dotted name: `pkg.mod.func`, `pkg.mod.Class`, `pkg.mod`. */
+  resolveQualified(qualified: string, depth = 0): Symbol {
+    const parts = qualified.split(".");
+    for (let cut = parts.length; cut >= 1; cut--) {
+      const file = this.find(parts.slice(0, cut).join("."));
+      if (!file) continue;
+      const rest = parts.slice(cut);
+      if (rest.length === 0) return { kind: "module", file };
+      const local = this.localSymbol(file, rest.join("."));
+      if (local) return local;
+      // Re-exported through the module's own imports (`from .views import *` is not followed).
+      const imported = file.imports[rest[0]!];
+      if (imported && depth < 8) return this.resolveQualified([this.absolute(file, imported), ...rest.slice(1)].join("."), depth + 1);
+      return { kind: "external", qualified };
+    }
+    return { kind: "external", qualified };
+  }
+
+  private localSymbol(file: FileFacts, name: string): Symbol | null {
+    const fn = file.functions.find((f) => f.name === name);
+    if (fn) return { kind: "function", file, fn };
+    const cls = file.classes.find((c) => c.name === name);
+    if (cls) return { kind: "class", file, cls };
+    return null;
+  }
+}
+
+/** `app/views.py` → `app.views`; `app/__init__.py` → `app`. */
+export function moduleName(path: string): string {
+  const parts = path.replace(/\.py$/, "").split("/");
+  if (parts[parts.length - 1] === "__init__") parts.pop();
+  return parts.join(".");
+}

@@ -1,0 +1,303 @@
+/**
+ * URL routes to view handlers, with each endpoint's authentication and permission classes and
+ * whether HTTP Basic Auth reaches it (and why). Follows ROOT_URLCONF, include(), DRF routers
+ * and @action, as far as the code says it statically.
+ */
+import type { ClassFacts, FileFacts, FunctionFacts, UrlEntry } from "../extract/facts.js";
+import { ancestorNames, ancestors, classAttr, findMethod, isDrfView } from "./classes.js";
+import type { ModuleIndex } from "./modules.js";
+import type { ProjectSettings } from "./settings.js";
+
+export interface Handler {
+  /** File and qualified function name of the handler in the scanned tree. */
+  file: string;
+  function: string;
+  methods: string[];
+}
+
+export interface Endpoint {
+  route: string;
+  methods: string[];
+  /** The view as a qualified name (`invoices.views.PayInvoiceVulnerable`). */
+  view: string;
+  /** File and line of the URL pattern that routes here. */
+  urlFile: string;
+  urlLine: number;
+  handlers: Handler[];
+  /** The class of a class-based view, for attributing its helper methods. */
+  viewClass: { file: string; name: string } | null;
+  drf: boolean;
+  authentication: string[];
+  permissions: string[];
+  basicAuth: boolean;
+  basicAuthReasons: string[];
+}
+
+export interface RouteOptions {
+  /** Extra class or middleware names that authenticate with HTTP Basic (from configuration). */
+  basicAuthNames?: readonly string[];
+}
+
+const HTTP_METHODS = ["get", "post", "put", "patch", "delete", "head", "options"];
+const VIEWSET_LIST: Record<string, string> = { list: "GET", create: "POST" };
+const VIEWSET_DETAIL: Record<string, string> = { retrieve: "GET", update: "PUT", partial_update: "PATCH", destroy: "DELETE" };
+const MODEL_VIEWSET_ACTIONS: Record<string, string[]> = {
+  ModelViewSet: ["list", "create", "retrieve", "update", "partial_update", "destroy"],
+  ReadOnlyModelViewSet: ["list", "retrieve"],
+  ListModelMixin: ["list"], CreateModelMixin: ["create"], RetrieveModelMixin: ["retrieve"],
+  UpdateModelMixin: ["update", "partial_update"], DestroyModelMixin: ["destroy"],
+};
+/** DRF's own default when REST_FRAMEWORK does not set DEFAULT_AUTHENTICATION_CLASSES. */
+const DRF_DEFAULT_AUTHENTICATION = ["rest_framework.authentication.SessionAuthentication", "rest_framework.authentication.BasicAuthentication"];
+const KNOWN_BASIC_DECORATOR = /(^|\.)(basic_?auth\w*|\w*basic_?auth(_required)?|logged_in_or_basicauth|http_basic_auth\w*)$/i;
+const MAX_INCLUDE_DEPTH = 20;
+
+export function buildRoutes(files: readonly FileFacts[], index: ModuleIndex, settings: ProjectSettings, options: RouteOptions = {}): Endpoint[] {
+  const roots = rootUrlconfs(files, index, settings);
+  const endpoints: Endpoint[] = [];
+  const stack: { file: FileFacts; prefix: string; entries: UrlEntry[]; depth: number }[] = roots
+    .map((file) => ({ file, prefix: "/", entries: file.urlpatterns ?? [], depth: 0 }))
+    .reverse();
+  const expanded = new Set<string>();
+  while (stack.length > 0) {
+    const { file, prefix, entries, depth } = stack.pop()!;
+    for (const entry of entries) {
+      const route = joinRoute(prefix, entry.route, entry.regex);
+      const view = entry.view;
+      if (view.kind === "include" && depth < MAX_INCLUDE_DEPTH) {
+        const target = index.find(index.absolute(file, view.module));
+        const key = `${target?.path}|${route}`;
+        if (target && !expanded.has(key)) {
+          expanded.add(key);
+          stack.push({ file: target, prefix: route, entries: target.urlpatterns ?? [], depth: depth + 1 });
+        }
+      } else if (view.kind === "inline") {
+        stack.push({ file, prefix: route, entries: view.patterns, depth: depth + 1 });
+      } else if (view.kind === "router") {
+        for (const registration of file.routers.filter((r) => r.router === view.router)) {
+          const symbol = index.resolve(file, registration.viewset);
+          if (symbol.kind !== "class") continue;
+          endpoints.push(...viewSetEndpoints(index, symbol.file, symbol.cls, joinRoute(route, registration.prefix, false), file, registration.line, settings, options));
+        }
+      } else if (view.kind === "callable" || view.kind === "class") {
+        const symbol = index.resolve(file, view.target);
+        if (symbol.kind === "function") {
+          endpoints.push(functionEndpoint(index, symbol.file, symbol.fn, route, file, entry.line, settings, options));
+        } else if (symbol.kind === "class") {
+          const actions = view.kind === "class" ? view.actions : undefined;
+          endpoints.push(classEndpoint(index, symbol.file, symbol.cls, route, file, entry.line, settings, options, actions));
+        }
+      }
+    }
+  }
+  return endpoints.sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : a.view < b.view ? -1 : a.view > b.view ? 1 : 0));
+}
+
+/** ROOT_URLCONF when the settings name one; otherwise url modules nobody includes. */
+function rootUrlconfs(files: readonly FileFacts[], index: ModuleIndex, settings: ProjectSettings): FileFacts[] {
+  const named = settings.modules.map((m) => m.rootUrlconf).filter((r): r is string => r !== null);
+  const roots = [...new Set(named)].map((r) => index.find(r)).filter((f): f is FileFacts => f !== null && f.urlpatterns !== null);
+  if (roots.length > 0) return roots;
+  const withPatterns = files.filter((f) => f.urlpatterns !== null);
+  const included = new Set<string>();
+  for (const file of withPatterns) {
+    const stack = [...(file.urlpatterns ?? [])];
+    while (stack.length > 0) {
+      const entry = stack.pop()!;
+      if (entry.view.kind === "include") {
+        const target = index.find(index.absolute(file, entry.view.module));
+        if (target) included.add(target.path);
+      } else if (entry.view.kind === "inline") stack.push(...entry.view.patterns);
+    }
+  }
+  return withPatterns.filter((f) => !included.has(f.path));
+}
+
+function joinRoute(prefix: string, route: string, regex: boolean): string {
+  let part = route;
+  if (regex) {
+    part = part.replace(/^\^/, "").replace(/\$$/, "").replace(/\(\?P<(\w+)>[^)]*\)/g, "<$1>");
+  }
+  const joined = `${prefix.endsWith("/") ? prefix : `${prefix}/`}${part.replace(/^\//, "")}`;
+  return joined.replace(/\/{2,}/g, "/");
+}
+
+function functionEndpoint(index: ModuleIndex, file: FileFacts, fn: FunctionFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings, options: RouteOptions): Endpoint {
+  const apiView = fn.decorators.find((d) => /(^|\.)api_view\b/.test(d));
+  const methods = apiView ? quotedUpper(apiView) : requireMethods(fn);
+  const drf = apiView !== undefined;
+  const authDecorator = fn.decorators.find((d) => /(^|\.)authentication_classes\(/.test(d));
+  const permDecorator = fn.decorators.find((d) => /(^|\.)permission_classes\(/.test(d));
+  const authentication = drf
+    ? authDecorator ? listInDecorator(authDecorator) : settingsAuthentication(settings)
+    : [];
+  const permissions = drf ? (permDecorator ? listInDecorator(permDecorator).map((p) => p.name) : settingsPermissions(settings)) : permissionDecorators(fn);
+  const endpoint: Endpoint = {
+    route, methods: methods.length > 0 ? methods : ["ANY"], view: `${index.nameOf(file)}.${fn.name}`, urlFile: urlFile.path, urlLine: line,
+    handlers: [{ file: file.path, function: fn.name, methods: methods.length > 0 ? methods : ["ANY"] }], viewClass: null, drf,
+    authentication: authentication.map((a) => a.name), permissions, basicAuth: false, basicAuthReasons: [],
+  };
+  decideBasicAuth(endpoint, index, file, authentication, settings, options, { decorators: fn.decorators, decodes: fn.decodesBasicAuth });
+  return endpoint;
+}
+
+function classEndpoint(
+  index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings,
+  options: RouteOptions, actions?: Record<string, string>,
+): Endpoint {
+  const handlers: Handler[] = [];
+  if (actions) {
+    for (const [method, action] of Object.entries(actions)) addHandler(handlers, index, file, cls, action, [method.toUpperCase()]);
+  } else {
+    for (const method of HTTP_METHODS) addHandler(handlers, index, file, cls, method, [method.toUpperCase()]);
+  }
+  return finishClassEndpoint(index, file, cls, route, urlFile, line, settings, options, handlers);
+}
+
+function viewSetEndpoints(
+  index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings, options: RouteOptions,
+): Endpoint[] {
+  const inherited = new Set(ancestorNames(index, file, cls).flatMap((n) => MODEL_VIEWSET_ACTIONS[n] ?? []));
+  const list: Handler[] = [];
+  const detail: Handler[] = [];
+  for (const [action, method] of Object.entries(VIEWSET_LIST)) {
+    if (!addHandler(list, index, file, cls, action, [method]) && inherited.has(action)) list.push({ file: file.path, function: `${cls.name}.${action}`, methods: [method] });
+  }
+  for (const [action, method] of Object.entries(VIEWSET_DETAIL)) {
+    if (!addHandler(detail, index, file, cls, action, [method]) && inherited.has(action)) detail.push({ file: file.path, function: `${cls.name}.${action}`, methods: [method] });
+  }
+  const out: Endpoint[] = [];
+  const base = route.endsWith("/") ? route : `${route}/`;
+  if (list.length > 0) out.push(finishClassEndpoint(index, file, cls, base, urlFile, line, settings, options, list));
+  if (detail.length > 0) out.push(finishClassEndpoint(index, file, cls, `${base}<pk>/`, urlFile, line, settings, options, detail));
+  // @action(detail=…, methods=[…], url_path=…) methods of the class and its scanned bases.
+  for (const a of ancestors(index, file, cls)) {
+    if ("external" in a) continue;
+    for (const fn of a.file.functions) {
+      if (fn.className !== a.cls.name) continue;
+      const decorator = fn.decorators.find((d) => /(^|\.)action\b/.test(d));
+      if (!decorator) continue;
+      const short = fn.name.split(".").pop()!;
+      const path = /url_path\s*=\s*["']([^"']+)["']/.exec(decorator)?.[1] ?? short;
+      const isDetail = /detail\s*=\s*True/.test(decorator);
+      const methods = /methods\s*=/.test(decorator) ? quotedUpper(decorator.slice(decorator.indexOf("methods"))) : ["GET"];
+      const actionRoute = `${base}${isDetail ? "<pk>/" : ""}${path.replace(/^\//, "")}/`.replace(/\/{2,}/g, "/");
+      out.push(finishClassEndpoint(index, file, cls, actionRoute, urlFile, line, settings, options, [{ file: a.file.path, function: fn.name, methods }]));
+    }
+  }
+  return out;
+}
+
+function addHandler(handlers: Handler[], index: ModuleIndex, file: FileFacts, cls: ClassFacts, method: string, methods: string[]): boolean {
+  const found = findMethod(index, file, cls, method);
+  if (!found) return false;
+  handlers.push({ file: found.file.path, function: found.fn.name, methods });
+  return true;
+}
+
+function finishClassEndpoint(
+  index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings,
+  options: RouteOptions, handlers: Handler[],
+): Endpoint {
+  const drf = isDrfView(index, file, cls);
+  const authAttr = classAttr(index, file, cls, "authentication_classes");
+  const permAttr = classAttr(index, file, cls, "permission_classes");
+  const authentication = drf ? (authAttr ? authAttr.values.map((name) => ({ name, file: authAttr.file, source: `authentication_classes on ${cls.name}` })) : settingsAuthentication(settings)) : [];
+  const permissions = drf ? (permAttr ? permAttr.values : settingsPermissions(settings)) : ancestorNames(index, file, cls).filter((n) => /PermissionRequiredMixin|UserPassesTestMixin|LoginRequiredMixin/.test(n));
+  const methods = [...new Set(handlers.flatMap((h) => h.methods))].sort();
+  const endpoint: Endpoint = {
+    route, methods: methods.length > 0 ? methods : ["ANY"], view: `${index.nameOf(file)}.${cls.name}`, urlFile: urlFile.path, urlLine: line,
+    handlers, viewClass: { file: file.path, name: cls.name }, drf,
+    authentication: authentication.map((a) => a.name), permissions, basicAuth: false, basicAuthReasons: [],
+  };
+  decideBasicAuth(endpoint, index, file, authentication, settings, options, { decorators: [], decodes: cls.decodesBasicAuth });
+  return endpoint;
+}
+
+interface AuthClass {
+  name: string;
+  /** The file whose imports resolve the name (the view's, or none for settings strings). */
+  file: FileFacts | null;
+  source: string;
+}
+
+function settingsAuthentication(settings: ProjectSettings): AuthClass[] {
+  const configured = settings.modules.filter((m) => m.drfAuthentication !== null);
+  if (configured.length === 0) {
+    return DRF_DEFAULT_AUTHENTICATION.map((name) => ({ name, file: null, source: "DRF's default DEFAULT_AUTHENTICATION_CLASSES (not set in settings)" }));
+  }
+  return configured.flatMap((m) => (m.drfAuthentication ?? []).map((name) => ({ name, file: null, source: `REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] in ${m.path}` })));
+}
+
+function settingsPermissions(settings: ProjectSettings): string[] {
+  const configured = settings.modules.flatMap((m) => m.drfPermissions ?? []);
+  return configured.length > 0 ? [...new Set(configured)] : ["rest_framework.permissions.AllowAny"];
+}
+
+/** Decides Basic Auth reachability and records every reason, most specific first. */
+function decideBasicAuth(
+  endpoint: Endpoint, index: ModuleIndex, viewFile: FileFacts, authentication: AuthClass[], settings: ProjectSettings, options: RouteOptions,
+  view: { decorators: string[]; decodes: boolean },
+): void {
+  const extra = new Set(options.basicAuthNames ?? []);
+  for (const auth of authentication) {
+    const why = basicAuthClass(index, auth.file ?? viewFile, auth.name, extra);
+    if (why) endpoint.basicAuthReasons.push(`${auth.source} includes ${auth.name}${why === "name" ? "" : ` (${why})`}`);
+  }
+  for (const decorator of view.decorators) {
+    const name = decorator.split("(")[0]!;
+    if (KNOWN_BASIC_DECORATOR.test(name) || extra.has(name)) endpoint.basicAuthReasons.push(`decorator @${name} authenticates with HTTP Basic credentials`);
+  }
+  if (view.decodes) endpoint.basicAuthReasons.push("the view decodes the Authorization: Basic header itself");
+  for (const module of settings.modules) {
+    for (const middleware of module.middleware ?? []) {
+      const symbol = index.resolveQualified(middleware);
+      const decodes = symbol.kind === "class" ? symbol.cls.decodesBasicAuth : symbol.kind === "function" ? symbol.fn.decodesBasicAuth : false;
+      if (decodes || extra.has(middleware) || /basic_?auth/i.test(middleware)) {
+        endpoint.basicAuthReasons.push(`middleware ${middleware} (${module.path}) ${decodes ? "decodes HTTP_AUTHORIZATION Basic credentials" : "authenticates with HTTP Basic credentials"} for every view`);
+      }
+    }
+  }
+  endpoint.basicAuthReasons = [...new Set(endpoint.basicAuthReasons)];
+  endpoint.basicAuth = endpoint.basicAuthReasons.length > 0;
+}
+
+/** Why an authentication class accepts Basic credentials, or null. */
+function basicAuthClass(index: ModuleIndex, file: FileFacts, name: string, extra: ReadonlySet<string>): string | null {
+  if (extra.has(name)) return "configured as a Basic Auth class";
+  const symbol = name.includes(".") && !file.imports[name.split(".")[0]!] ? index.resolveQualified(name) : index.resolve(file, name);
+  if (symbol.kind === "class") {
+    const names = ancestorNames(index, symbol.file, symbol.cls);
+    if (names.includes("BasicAuthentication") && symbol.cls.name !== "BasicAuthentication") return `a subclass of BasicAuthentication`;
+    if (names.includes("BasicAuthentication")) return "name";
+    if (symbol.cls.decodesBasicAuth) return "its authenticate() decodes the Authorization: Basic header";
+    return null;
+  }
+  const qualified = symbol.kind === "external" ? symbol.qualified : name;
+  return /(^|\.)BasicAuthentication$/.test(qualified) || /basic_?auth/i.test(qualified.split(".").pop() ?? "") ? "name" : null;
+}
+
+function quotedUpper(text: string): string[] {
+  const list = /\[([^\]]*)\]|\(([^)]*)\)/.exec(text);
+  const inner = list ? list[1] ?? list[2] ?? "" : "";
+  return [...inner.matchAll(/["'](\w+)["']/g)].map((m) => m[1]!.toUpperCase()).sort();
+}
+
+function listInDecorator(decorator: string): AuthClass[] {
+  const inner = /\(\s*[[(]?([^\])]*)/.exec(decorator)?.[1] ?? "";
+  return inner.split(",").map((s) => s.trim()).filter(Boolean).map((name) => ({ name, file: null, source: "@authentication_classes" }));
+}
+
+function requireMethods(fn: FunctionFacts): string[] {
+  for (const d of fn.decorators) {
+    if (/(^|\.)require_POST$/.test(d)) return ["POST"];
+    if (/(^|\.)require_GET$/.test(d)) return ["GET"];
+    if (/(^|\.)require_safe$/.test(d)) return ["GET", "HEAD"];
+    if (/(^|\.)require_http_methods\(/.test(d)) return quotedUpper(d);
+  }
+  return [];
+}
+
+function permissionDecorators(fn: FunctionFacts): string[] {
+  return fn.decorators.filter((d) => /permission_required|user_passes_test|staff_member_required|login_required/.test(d)).map((d) => `@${d.split("(")[0]}`);
+}

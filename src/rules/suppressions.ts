@@ -1,0 +1,151 @@
+/**
+ * Inline suppressions, applied per file after the rules ran:
+ *
+ *   `# noqa: STC101` / `# noqa: missing-row-lock`   this line (the use or the check line)
+ *   `# stalecheck: ignore[STC101] -- reason`        this line and the next one
+ *   `# stalecheck: ignore-file[STC105]`             the whole file
+ *
+ * A bare `# noqa` is not a stalecheck suppression: it is written for other linters and would
+ * silence every race on the line. Suppressions that suppress nothing become STC001 findings.
+ */
+import type { Directive, FileFacts } from "../extract/facts.js";
+import type { Finding } from "./analyse.js";
+import { RULES, findRule } from "./registry.js";
+import { STC001 } from "./STC001-unused-suppression.js";
+import type { Rule } from "./types.js";
+
+type Draft = Omit<Finding, "fingerprint">;
+
+export type SuppressionKind = "noqa" | "ignore" | "ignore-file";
+
+export interface Suppression {
+  kind: SuppressionKind;
+  /** Line of the comment. */
+  line: number;
+  /** The rule selector as written (`STC101`, `missing-row-lock`). */
+  written: string;
+  /** The code of the rule it names; null when it names no stalecheck rule. */
+  code: string | null;
+}
+
+export interface ParsedDirective {
+  directive: Directive;
+  suppressions: Suppression[];
+  /** Why a `stalecheck:` comment could not be read. */
+  problems: string[];
+}
+
+/** A token that looks like a lint code (`STC101`, `E501`, `S608`) or a rule name (`missing-row-lock`). */
+const CODE_TOKEN = /^(?:[A-Za-z]+\d+|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)$/;
+const NOQA = /\bnoqa\b[ \t]*(:?)([^#]*)/gi;
+const STALECHECK = /\bstalecheck[ \t]*:([^#]*)/gi;
+const STALECHECK_BODY = /^(ignore-file|ignore)[ \t]*\[([^\]]*)\]/i;
+
+export function parseDirective(directive: Directive): ParsedDirective {
+  const suppressions: Suppression[] = [];
+  const problems: string[] = [];
+  const line = directive.line;
+  for (const match of directive.text.matchAll(NOQA)) {
+    // `# noqa` without codes is ignored (see above); so are other tools' codes after `noqa:`.
+    if (match[1] !== ":") continue;
+    for (const token of match[2]!.split(/[\s,]+/).filter(Boolean)) {
+      if (!CODE_TOKEN.test(token)) break;
+      const rule = findRule(token);
+      if (rule) suppressions.push({ kind: "noqa", line, written: token, code: rule.meta.code });
+      else if (/^stc\d+$/i.test(token)) suppressions.push({ kind: "noqa", line, written: token, code: null });
+    }
+  }
+  for (const match of directive.text.matchAll(STALECHECK)) {
+    const body = match[1]!.trim();
+    const parsed = STALECHECK_BODY.exec(body);
+    if (!parsed) {
+      // Other `stalecheck:` remarks (the examples' `# stalecheck: expect STC101`) are prose;
+      // only what looks like an attempt at a directive is reported.
+      if (/^ignore/i.test(body)) problems.push(`\`# stalecheck: ${body.split(/[\s[]/)[0]}\` needs the rules it ignores in brackets`);
+      else if (/^[\w-]+[ \t]*\[/.test(body)) problems.push(`\`${body.split("[")[0]!.trim()}\` is not a stalecheck directive (\`ignore\` or \`ignore-file\`)`);
+      continue;
+    }
+    const kind = parsed[1]!.toLowerCase() as SuppressionKind;
+    const tokens = parsed[2]!.split(/[\s,]+/).filter(Boolean);
+    if (tokens.length === 0) problems.push(`\`# stalecheck: ${kind}[]\` names no rule`);
+    for (const token of tokens) suppressions.push({ kind, line, written: token, code: findRule(token)?.meta.code ?? null });
+  }
+  return { directive, suppressions, problems };
+}
+
+/** Whether a suppression covers a finding: its use lines or its check line. */
+export function covers(suppression: Suppression, finding: Pick<Draft, "rule" | "line" | "endLine" | "check">): boolean {
+  if (suppression.code !== finding.rule) return false;
+  if (suppression.kind === "ignore-file") return true;
+  const touches = (line: number) => (line >= finding.line && line <= finding.endLine) || line === finding.check?.line;
+  return touches(suppression.line) || (suppression.kind === "ignore" && touches(suppression.line + 1));
+}
+
+/**
+ * Drops the findings of one file that its suppressions cover and, when STC001 is among the
+ * rules that ran, adds an STC001 finding for each suppression that covered nothing. A
+ * suppression of a rule that did not run is not judged.
+ */
+export function applySuppressions(file: FileFacts, findings: readonly Draft[], ran: readonly Rule[]): Draft[] {
+  const parsed = file.directives.map(parseDirective);
+  const all = parsed.flatMap((p) => p.suppressions);
+  const used = new Set<Suppression>();
+  const kept = findings.filter((finding) => {
+    const by = all.filter((s) => covers(s, finding));
+    for (const s of by) used.add(s);
+    return by.length === 0;
+  });
+  if (!ran.includes(STC001)) return kept;
+  const ranCodes = new Set(ran.map((r) => r.meta.code));
+  const unused: Draft[] = [];
+  for (const { directive, suppressions, problems } of parsed) {
+    for (const problem of problems) {
+      unused.push(unusedFinding(file, directive, `${problem}, so it suppresses nothing.`,
+        "Write `# stalecheck: ignore[STC101] -- reason` (this line and the next), `# stalecheck: ignore-file[STC101]` (the whole file) or `# noqa: STC101` (this line); `stalecheck rules` lists the codes."));
+    }
+    for (const s of suppressions) {
+      if (s.code === null) {
+        unused.push(unusedFinding(file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
+          `Use a code or name that \`stalecheck rules\` lists, or remove \`${s.written}\` from the comment.`));
+      } else if (s.code !== STC001.meta.code && ranCodes.has(s.code) && !used.has(s)) {
+        const rule = RULES.find((r) => r.meta.code === s.code)!;
+        const where = s.kind === "ignore-file" ? "in this file" : s.kind === "ignore" ? `on line ${s.line} or ${s.line + 1}` : `on line ${s.line}`;
+        unused.push(unusedFinding(file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
+          `Remove \`${s.written}\` from the comment, or the whole comment if it names nothing else; if the finding moved, move the suppression with it.`));
+      }
+    }
+  }
+  // STC001 findings can be suppressed like any other (`# noqa: STC001`).
+  const reported = unused.filter((f) => !all.some((s) => covers(s, f)));
+  return [...kept, ...reported];
+}
+
+function unusedFinding(file: FileFacts, directive: Directive, message: string, remediation: string): Draft {
+  const text = directive.text.trim();
+  return {
+    rule: STC001.meta.code,
+    name: STC001.meta.name,
+    severity: STC001.meta.defaultSeverity,
+    confidence: "high",
+    file: file.path,
+    function: enclosingFunction(file, directive.line),
+    line: directive.line,
+    column: 1,
+    endLine: directive.line,
+    check: null,
+    use: { line: directive.line, text: text.length > 200 ? `${text.slice(0, 197)}...` : text, kind: "suppression" },
+    basicAuth: false,
+    route: null,
+    message,
+    remediation,
+  };
+}
+
+/** The innermost function whose lines include `line`, or `<module>`. */
+function enclosingFunction(file: FileFacts, line: number): string {
+  let best: { name: string; start: number } | null = null;
+  for (const fn of file.functions) {
+    if (fn.site.line <= line && line <= fn.site.endLine && (!best || fn.site.line >= best.start)) best = { name: fn.name, start: fn.site.line };
+  }
+  return best?.name ?? "<module>";
+}
