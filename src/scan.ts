@@ -1,12 +1,15 @@
 /** The whole pipeline: discover → parse → extract → index → analyse. Touches no process state. */
-import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { configGlobMatcher } from "./config/fileFilters.js";
+import { changedFiles } from "./discover/changedFiles.js";
 import { discover } from "./discover/discover.js";
-import { readSource } from "./discover/readSource.js";
-import { extractFileFacts } from "./extract/extractFileFacts.js";
-import type { FileFacts } from "./extract/facts.js";
+import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
 import { buildProject, type Project } from "./project/buildProject.js";
+import type { Endpoint } from "./project/routes.js";
 import { type Finding, analyse } from "./rules/analyse.js";
 import { selectRules } from "./rules/registry.js";
+import { type Baseline, applyBaseline } from "./report/baseline.js";
 import { SEVERITIES, type Severity } from "./rules/types.js";
 import { TOOL_NAME, TOOL_VERSION } from "./version.js";
 
@@ -25,6 +28,30 @@ export interface ScanOptions {
   maxFileBytes?: number;
   /** Called after each file is extracted (for progress bars). */
   onFile?: (done: number, total: number) => void;
+  /** Worker threads that parse files; default the number of cores. Output does not depend on it. */
+  jobs?: number;
+  /** Per-file extraction time budget in milliseconds (default 20 s); a file over it is skipped and reported. */
+  fileTimeoutMs?: number;
+  /** Directory of the facts cache; absent or null: no cache. The CLI defaults it to `.stalecheck-cache`. */
+  cacheDir?: string | null;
+  /** Directory the configuration's globs (`configExclude`, `perFileIgnores`) are relative to; default the scan root. */
+  configDir?: string;
+  /** Config-file `exclude` globs: gitignore-like, applied to files named explicitly too (pre-commit passes them). */
+  configExclude?: readonly string[];
+  /** Glob → rule selectors not reported in matching files (config-file `per-file-ignores`). */
+  perFileIgnores?: Readonly<Record<string, readonly string[]>>;
+  /** Names of functions that are authorization checks (config `check-helpers`). */
+  checkHelpers?: readonly string[];
+  /** Models whose rows authorization decisions depend on (config `sensitive-models`); no rule reads it in this version. */
+  sensitiveModels?: readonly string[];
+  /** Authentication classes that accept HTTP Basic credentials (config `basic-auth-classes`). */
+  basicAuthClasses?: readonly string[];
+  /** Middleware that decodes `Authorization: Basic …` (config `basic-auth-middleware`). */
+  basicAuthMiddleware?: readonly string[];
+  /** Report only findings whose check or use lies in a file changed since this git revision. */
+  changedSince?: string;
+  /** Accepted findings, not reported (see report/baseline.ts). */
+  baseline?: Baseline;
 }
 
 export interface ScanError {
@@ -41,6 +68,14 @@ export interface ScanResult {
   errors: ScanError[];
   /** Absolute directory that finding paths are relative to. Not part of the JSON output. */
   root: string;
+  /** Routes of the scanned project with their authentication (for `stalecheck endpoints`). Not in the JSON output. */
+  endpoints: Endpoint[];
+  /** Settings modules read (relative paths). Not in the JSON output. */
+  settingsFiles: string[];
+  /** How many files were parsed and how many came from the cache. Not part of the JSON output. */
+  extraction?: ExtractionStats;
+  /** Findings the baseline covered (not in `findings`). Not part of the JSON output. */
+  baselined?: number;
 }
 
 export class UsageError extends Error {}
@@ -51,27 +86,30 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
   const { rules, unknown } = selectRules(options.select, options.ignore);
   if (unknown.length > 0) throw new UsageError(`unknown rule selector: ${unknown.join(", ")} (see \`stalecheck rules\`)`);
-  const found = discover({ cwd: options.cwd ?? process.cwd(), paths: options.paths ?? [], exclude: options.exclude ?? [] });
-  const errors: ScanError[] = [...found.errors];
-  const facts: FileFacts[] = [];
-  let done = 0;
-  for (const file of found.files) {
-    const source = readSource(file.absolute, options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
-    if (!source.ok) {
-      errors.push({ file: file.path, message: source.reason });
-    } else {
-      try {
-        const extracted = await extractFileFacts(file.path, source.text, { transactionNames: options.transactionNames ?? [] });
-        for (const problem of extracted.problems) errors.push({ file: file.path, line: problem.line, message: problem.message });
-        facts.push(extracted);
-      } catch (error) {
-        errors.push({ file: file.path, message: `internal error while reading this file, skipped: ${(error as Error).message}` });
-      }
-    }
-    options.onFile?.(++done, found.files.length);
+  // A path that does not exist is a typo in a command line or CI script: fail loudly, exit 2.
+  for (const path of options.paths ?? []) {
+    if (!existsSync(resolve(options.cwd ?? process.cwd(), path))) throw new UsageError(`no such file or directory: ${path}`);
   }
-  const project: Project = buildProject(facts, { rootName: basename(found.root) });
-  const findings = analyse(project, { rules, includeNonRequest: options.includeNonRequest ?? false });
+  const discovered = discover({ cwd: options.cwd ?? process.cwd(), paths: options.paths ?? [], exclude: options.exclude ?? [] });
+  const configExcluded = configGlobMatcher(options.configDir ?? discovered.root, options.configExclude ?? []);
+  const found = { ...discovered, files: discovered.files.filter((f) => !configExcluded(f.absolute)) };
+  // Asked before the scan so that a bad revision fails at once.
+  const changed = options.changedSince !== undefined ? changedFiles(found.root, options.changedSince) : null;
+  const { facts, errors: fileErrors, stats: extraction } = await extractFiles(found.files, {
+    ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
+    ...(options.fileTimeoutMs !== undefined ? { fileTimeoutMs: options.fileTimeoutMs } : {}),
+    cacheDir: options.cacheDir ?? null,
+    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    extract: { transactionNames: options.transactionNames ?? [] },
+    ...(options.onFile ? { onFile: options.onFile } : {}),
+  });
+  const errors: ScanError[] = [...found.errors, ...fileErrors];
+  // Classes are written in views by their last name (`authentication_classes = [LegacyBasic]`).
+  const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
+  const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
+  const project: Project = buildProject(facts, { rootName: basename(found.root), basicAuthNames });
+  const analysed = analyse(project, { rules, includeNonRequest: options.includeNonRequest ?? false, checkHelpers: options.checkHelpers ?? [] });
+  const { findings, baselined } = narrowFindings(analysed, found.root, changed, options);
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   return {
     version: 1,
@@ -86,7 +124,31 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     findings,
     errors,
     root: found.root,
+    endpoints: project.endpoints,
+    settingsFiles: project.settings.files,
+    extraction,
+    ...(options.baseline ? { baselined } : {}),
   };
+}
+
+/** Per-file ignores, then --changed-since, then the baseline. */
+function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<string> | null, options: ScanOptions): { findings: Finding[]; baselined: number } {
+  let out = findings;
+  const perFile = Object.entries(options.perFileIgnores ?? {});
+  if (perFile.length > 0) {
+    const ignored = perFile.map(([glob, selectors]) => {
+      const { rules, unknown } = selectRules(selectors, undefined);
+      if (unknown.length > 0) throw new UsageError(`per-file-ignores "${glob}": unknown rule selector: ${unknown.join(", ")}`);
+      return { matches: configGlobMatcher(options.configDir ?? root, [glob]), codes: new Set(rules.map((r) => r.meta.code)) };
+    });
+    out = out.filter((f) => !ignored.some((i) => i.codes.has(f.rule) && i.matches(join(root, f.file))));
+  }
+  if (changed) {
+    out = out.filter((f) => changed.has(f.file) || (f.check?.file !== undefined && changed.has(f.check.file)));
+  }
+  if (!options.baseline) return { findings: out, baselined: 0 };
+  const { findings: uncovered, covered } = applyBaseline(out, options.baseline);
+  return { findings: uncovered, baselined: covered };
 }
 
 /** Findings at or above a severity threshold. */

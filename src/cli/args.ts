@@ -1,8 +1,10 @@
 /** Command-line parsing: a small, strict parser so that a typo is an error, not a silent default. */
+import { parseByteSize } from "../config/size.js";
+import { nearest } from "../config/suggest.js";
 import { SEVERITIES, type Severity } from "../rules/types.js";
 
-export type Format = "text" | "json";
-export const FORMATS: readonly Format[] = ["text", "json"];
+export type Format = "text" | "json" | "sarif" | "github";
+export const FORMATS: readonly Format[] = ["text", "json", "sarif", "github"];
 
 export interface CheckArgs {
   command: "check";
@@ -12,22 +14,35 @@ export interface CheckArgs {
   select: string[] | undefined;
   ignore: string[] | undefined;
   exclude: string[];
-  failOn: Severity;
+  /** undefined: not given (the configuration or the default, low, decides). */
+  failOn: Severity | undefined;
   includeNonRequest: boolean;
   maxFileBytes: number | undefined;
+  jobs: number | undefined;
+  /** null: --no-cache; undefined: the default location. */
+  cacheDir: string | null | undefined;
+  fileTimeoutMs: number | undefined;
+  /** --config FILE; null: look for the nearest stalecheck.toml / pyproject.toml. */
+  config: string | null;
+  baseline: string | null;
+  writeBaseline: string | null;
+  changedSince: string | null;
+  /** False with --no-progress. */
+  progress: boolean;
 }
 
 export type ParsedArgs =
   | CheckArgs
   | { command: "rules"; format: Format }
   | { command: "explain"; rule: string }
+  | { command: "endpoints"; paths: string[]; format: Format }
   | { command: "help" }
   | { command: "version" };
 
 export class ArgsError extends Error {}
 
-const VALUE_OPTIONS = new Set(["--format", "--output", "-o", "--select", "--ignore", "--exclude", "--fail-on", "--max-file-size"]);
-const FLAG_OPTIONS = new Set(["--include-non-request", "--help", "-h", "--version", "-V"]);
+const VALUE_OPTIONS = new Set(["--format", "--output", "-o", "--select", "--ignore", "--exclude", "--fail-on", "--max-file-size", "--jobs", "-j", "--cache-dir", "--file-timeout", "--config", "--baseline", "--write-baseline", "--changed-since"]);
+const FLAG_OPTIONS = new Set(["--include-non-request", "--no-cache", "--no-progress", "--help", "-h", "--version", "-V"]);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
@@ -45,7 +60,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (VALUE_OPTIONS.has(name)) {
         const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
         if (value === undefined) throw new ArgsError(`${name} needs a value`);
-        const key = name === "-o" ? "--output" : name;
+        const key = name === "-o" ? "--output" : name === "-j" ? "--jobs" : name;
         values.set(key, [...(values.get(key) ?? []), value]);
         continue;
       }
@@ -67,13 +82,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (rest.length > 0) throw new ArgsError("`stalecheck rules` takes no arguments");
     return { command: "rules", format: format as Format };
   }
+  if (first === "endpoints") return { command: "endpoints", paths: rest, format: format as Format };
   if (first === "explain") {
     if (rest.length !== 1) throw new ArgsError("usage: stalecheck explain CODE|NAME");
     return { command: "explain", rule: rest[0]! };
   }
   const paths = first === "check" ? rest : positionals;
-  const failOn = one(values, "--fail-on") ?? "low";
-  if (!SEVERITIES.includes(failOn as Severity)) throw new ArgsError(`--fail-on must be one of ${SEVERITIES.join(", ")}, not "${failOn}"`);
+  const failOn = one(values, "--fail-on");
+  if (failOn !== undefined && !SEVERITIES.includes(failOn as Severity)) throw new ArgsError(`--fail-on must be one of ${SEVERITIES.join(", ")}, not "${failOn}"`);
   const size = one(values, "--max-file-size");
   return {
     command: "check",
@@ -83,10 +99,38 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     select: list(values, "--select"),
     ignore: list(values, "--ignore"),
     exclude: values.get("--exclude") ?? [],
-    failOn: failOn as Severity,
+    failOn: failOn as Severity | undefined,
     includeNonRequest: flags.has("--include-non-request"),
     maxFileBytes: size === undefined ? undefined : parseSize(size),
+    jobs: optionalNumber(values, "--jobs", "a whole number of worker threads, 1 or more", (n) => Number.isInteger(n) && n >= 1),
+    cacheDir: cacheDirectory(values, flags),
+    fileTimeoutMs: secondsToMs(optionalNumber(values, "--file-timeout", "a number of seconds above 0", (n) => n > 0)),
+    config: one(values, "--config") ?? null,
+    ...baselineFiles(values),
+    changedSince: one(values, "--changed-since") ?? null,
+    progress: !flags.has("--no-progress"),
   };
+}
+
+function optionalNumber(values: Map<string, string[]>, name: string, what: string, valid: (n: number) => boolean): number | undefined {
+  const text = one(values, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || !valid(value)) throw new ArgsError(`${name} must be ${what}, not "${text}"`);
+  return value;
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
+}
+
+function cacheDirectory(values: Map<string, string[]>, flags: Set<string>): string | null | undefined {
+  const dir = one(values, "--cache-dir");
+  if (flags.has("--no-cache")) {
+    if (dir !== undefined) throw new ArgsError("--cache-dir and --no-cache cannot be used together");
+    return null;
+  }
+  return dir;
 }
 
 function one(values: Map<string, string[]>, name: string): string | undefined {
@@ -101,40 +145,22 @@ function list(values: Map<string, string[]>, name: string): string[] | undefined
   return all ? all.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean) : undefined;
 }
 
+function baselineFiles(values: Map<string, string[]>): { baseline: string | null; writeBaseline: string | null } {
+  const baseline = one(values, "--baseline") ?? null;
+  const writeBaseline = one(values, "--write-baseline") ?? null;
+  if (baseline !== null && writeBaseline !== null) throw new ArgsError("--baseline and --write-baseline cannot be used together (the new baseline records every current finding)");
+  return { baseline, writeBaseline };
+}
+
 function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(text.trim());
-  if (!match) throw new ArgsError(`--max-file-size must be a size such as 5MB or 500KB, not "${text}"`);
-  const unit = (match[2] ?? "b").toLowerCase();
-  const factor = unit.startsWith("m") ? 1024 * 1024 : unit.startsWith("k") ? 1024 : 1;
-  return Math.round(Number(match[1]) * factor);
+  const bytes = parseByteSize(text);
+  if (bytes === null) throw new ArgsError(`--max-file-size must be a size such as 5MB or 500KB, not "${text}"`);
+  return bytes;
 }
 
 function suggest(name: string): string {
-  const known = [...VALUE_OPTIONS, ...FLAG_OPTIONS].filter((o) => o.startsWith("--"));
-  let best: string | null = null;
-  let bestDistance = 3;
-  for (const option of known) {
-    const d = distance(name, option);
-    if (d < bestDistance) {
-      best = option;
-      bestDistance = d;
-    }
-  }
+  const best = nearest(name, [...VALUE_OPTIONS, ...FLAG_OPTIONS].filter((o) => o.startsWith("--")));
   return best ? ` (did you mean ${best}?)` : "";
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 export const HELP = `stalecheck — find authorization time-of-check/time-of-use races in Django and DRF code
@@ -143,16 +169,31 @@ Usage:
   stalecheck [check] [PATH...]     scan files and directories (default: .)
   stalecheck rules [--format json] list the rules
   stalecheck explain CODE|NAME     print a rule's documentation
+  stalecheck endpoints [PATH]      list routes, their authentication and Basic Auth reach
+  stalecheck probe --target URL …  race-test a running app (stalecheck probe --help)
 
 Options for check:
-  --format text|json        output format (default: text)
+  --format FORMAT           text, json, sarif (SARIF 2.1.0) or github (workflow annotations); default text
   -o, --output FILE         write the report to FILE instead of standard output
   --select LIST             only these rules: codes, code prefixes (STC1) or names, comma separated
   --ignore LIST             skip these rules (same forms as --select)
   --fail-on SEVERITY        exit 1 only for findings at or above low|medium|high|critical (default: low)
-  --exclude GLOB            skip paths matching GLOB (relative to the scan root); repeatable
+                            (flags override the configuration: [tool.stalecheck] in pyproject.toml)
+  --exclude GLOB            skip paths matching GLOB (relative to the scan root); repeatable; replaces
+                            the configuration's exclude list
+  --config FILE             read this configuration file instead of the nearest stalecheck.toml or
+                            pyproject.toml [tool.stalecheck]
+  --baseline FILE           do not report the findings recorded in FILE
+  --write-baseline FILE     record every current finding in FILE and exit 0
+  --changed-since REV       report only findings in files changed since git revision REV (the whole
+                            project is still analysed)
+  --no-progress             no progress bar on stderr
   --include-non-request     also report in tests, migrations and management commands
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)
+  --file-timeout SECONDS    skip (and report) a file whose extraction takes longer (default: 20)
+  -j, --jobs N              worker threads that parse files (default: the number of cores)
+  --cache-dir DIR           facts cache directory (default: .stalecheck-cache in the working directory)
+  --no-cache                neither read nor write the facts cache
   -h, --help                show this help
   -V, --version             show the version
 

@@ -2,12 +2,15 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ruleDocMarkdown } from "../report/ruleDocs.js";
-import { formatJson } from "../report/json.js";
-import { formatText } from "../report/text.js";
+import { formatBaseline } from "../report/baseline.js";
+import { formatEndpointsJson, formatEndpointsText } from "../report/endpoints.js";
 import { RULES, findRule } from "../rules/registry.js";
 import { UsageError, atOrAbove, scan } from "../scan.js";
 import { TOOL_VERSION } from "../version.js";
 import { ArgsError, HELP, parseArgs } from "./args.js";
+import { planCheck, renderReport } from "./checkRun.js";
+import { progressBar } from "./progress.js";
+import { runProbeCommand } from "../probe/cli.js";
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -15,13 +18,27 @@ export interface CliIO {
   cwd: string;
   env: Record<string, string | undefined>;
   stdoutIsTTY: boolean;
+  /** Draw a progress bar on stderr (unless --no-progress). */
+  stderrIsTTY?: boolean;
 }
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_ERROR = 2;
+/** Where the CLI keeps its facts cache, relative to the working directory (like .ruff_cache). */
+export const DEFAULT_CACHE_DIR = ".stalecheck-cache";
+
+/** Writes a report or baseline; a path that cannot be written is the user's to fix, not an internal error. */
+function writeOutput(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  if (argv[0] === "probe") return runProbeCommand(argv.slice(1), io);
   let args;
   try {
     args = parseArgs(argv);
@@ -55,20 +72,44 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout(ruleDocMarkdown(rule.meta));
       return EXIT_OK;
     }
+    case "endpoints":
+      try {
+        const result = await scan({ paths: args.paths, cwd: io.cwd, cacheDir: null });
+        io.stdout(args.format === "json" ? formatEndpointsJson(result) : formatEndpointsText(result));
+        return EXIT_OK;
+      } catch (error) {
+        io.stderr(`stalecheck: ${error instanceof UsageError ? "" : "internal error: "}${(error as Error).message}\n`);
+        return EXIT_ERROR;
+      }
     case "check":
       break;
   }
+  const progress = args.progress && io.stderrIsTTY ? progressBar(io.stderr) : null;
   try {
+    const plan = planCheck(args, io.cwd);
     const result = await scan({
-      paths: args.paths, cwd: io.cwd, select: args.select, ignore: args.ignore, exclude: args.exclude,
-      includeNonRequest: args.includeNonRequest, ...(args.maxFileBytes !== undefined ? { maxFileBytes: args.maxFileBytes } : {}),
+      ...plan.scan,
+      ...(progress ? { onFile: progress.update } : {}),
+      ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
+      ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}),
+      cacheDir: args.cacheDir === null ? null : resolve(io.cwd, args.cacheDir ?? DEFAULT_CACHE_DIR),
     });
+    if (result.extraction?.cacheWriteError) {
+      io.stderr(`stalecheck: warning: could not write the facts cache (${result.extraction.cacheWriteError}); choose another --cache-dir or pass --no-cache\n`);
+    }
+    progress?.finish();
+    if (args.writeBaseline !== null) {
+      writeOutput(resolve(io.cwd, args.writeBaseline), formatBaseline(result.findings));
+      io.stderr(`stalecheck: wrote ${result.findings.length} ${result.findings.length === 1 ? "finding" : "findings"} to the baseline ${args.writeBaseline}\n`);
+      return EXIT_OK;
+    }
     const color = args.output === null && io.stdoutIsTTY && !io.env.NO_COLOR;
-    const report = args.format === "json" ? formatJson(result) : formatText(result, { color });
-    if (args.output !== null) writeFileSync(resolve(io.cwd, args.output), report);
+    const report = renderReport(args.format, result, { color, cwd: io.cwd });
+    if (args.output !== null) writeOutput(resolve(io.cwd, args.output), report);
     else io.stdout(report);
-    return atOrAbove(result.findings, args.failOn).length > 0 ? EXIT_FINDINGS : EXIT_OK;
+    return atOrAbove(result.findings, plan.failOn).length > 0 ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {
+    progress?.finish();
     if (error instanceof UsageError) {
       io.stderr(`stalecheck: ${error.message}\n`);
       return EXIT_ERROR;

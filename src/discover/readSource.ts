@@ -9,7 +9,10 @@ const LATIN1 = new Set(["latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1", "c
 export function readSource(absolute: string, maxBytes: number): SourceRead {
   let size: number;
   try {
-    size = statSync(absolute).size;
+    const stat = statSync(absolute);
+    // Reading a FIFO blocks until a writer comes, and a device may never end: never read them.
+    if (!stat.isFile()) return { ok: false, reason: `cannot read file: not a regular file (${stat.isDirectory() ? "a directory" : "a FIFO, socket or device"})` };
+    size = stat.size;
   } catch (error) {
     return { ok: false, reason: `cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
   }

@@ -53,6 +53,7 @@ export async function extractFileFacts(path: string, source: string, options: Ex
       routers: scan.routers,
       settingAssignments: scan.settingAssignments,
       starImports: scan.starImports,
+      moduleDicts: scan.moduleDicts,
       settingsModule: scan.settingsModule,
     };
   } finally {

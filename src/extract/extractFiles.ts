@@ -57,6 +57,8 @@ export function defaultJobs(): number {
 
 /** Yield to the event loop this often while reading, so finished workers get new files. */
 const YIELD_EVERY_MS = 4;
+/** Files read ahead per worker: enough to keep workers busy, few enough that sources are not all in memory at once. */
+const READ_AHEAD_PER_WORKER = 8;
 
 export async function extractFiles(files: readonly DiscoveredFile[], options: ExtractFilesOptions): Promise<ExtractFilesResult> {
   const jobs = options.jobs ?? defaultJobs();
@@ -69,6 +71,8 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   const pending: Promise<void>[] = [];
   let done = 0;
   let parsed = 0;
+  /** Set when the pool cannot run at all; the scan then fails as an internal error. */
+  let failure: Error | null = null;
   const finished = () => options.onFile?.(++done, files.length);
   const accept = (index: number, fileFacts: FileFacts) => {
     facts[index] = fileFacts;
@@ -77,7 +81,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
 
   try {
     let lastYield = performance.now();
-    for (let index = 0; index < files.length; index++) {
+    for (let index = 0; index < files.length && !failure; index++) {
       const file = files[index]!;
       const source = readSource(file.absolute, options.maxFileBytes);
       if (!source.ok) {
@@ -92,24 +96,31 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
         finished();
         continue;
       }
+      const entry = cache?.writable ? { entry: cache.entryPath(file.absolute), contentHash } : undefined;
       pending.push(
-        pool.extract(file.path, source.text).then((outcome) => {
+        pool.extract(file.path, source.text, entry).then((outcome) => {
           parsed++;
           if (outcome.ok) {
             accept(index, outcome.facts);
-            cache?.store(file.absolute, contentHash, outcome.facts);
+            if (outcome.cacheError) cache?.noteWriteError(outcome.cacheError);
           } else {
             errors[index]!.push({ file: file.path, message: outcome.message });
           }
           finished();
+        }, (error: Error) => {
+          failure ??= error;
         }),
       );
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+      if (pool.queued >= jobs * READ_AHEAD_PER_WORKER) {
+        await pool.waitForRoom(jobs * READ_AHEAD_PER_WORKER);
+        lastYield = performance.now();
+      } else if (performance.now() - lastYield > YIELD_EVERY_MS) {
         await nextTurn();
         lastYield = performance.now();
       }
     }
     await Promise.all(pending);
+    if (failure) throw failure;
   } finally {
     await pool.close();
   }

@@ -24,6 +24,8 @@ export type CheckKind =
   | "object-perm" // check_object_permissions
   | "helper" // a call recognised by name as an authorization helper
   | "staff" // in-memory is_staff / is_superuser flags
+  | "user-attr" // other in-memory attributes of the request user: role, tier, profile.*
+  | "session" // a flag read back from request.session
   | "state" // a fetched object's field
   | "exists"; // an exists()/count()/len() guard on a queryset
 
@@ -51,6 +53,12 @@ export interface CheckEvent {
   comparedTo?: string;
   /** The guarded code only assigns the value it compared with: any order gives the same result. */
   idempotent?: boolean;
+  /** Set on checks made elsewhere and applied to this function (a DRF permission class): their file. */
+  file?: string;
+  /** Authorization checks on a user object: the receiver as written (`request.user`, `user`). */
+  receiver?: string;
+  /** Session checks: the key read. */
+  key?: string;
 }
 
 /** The shape of an ORM queryset expression, enough to compare two of them. */
@@ -109,6 +117,8 @@ export interface WriteEvent {
   lookupFields: string[];
   /** Set when the write happens inside a called helper of this name (resolved from a call). */
   via?: string;
+  /** Enqueues: the task called (`send_payout` for `send_payout.delay(…)`). */
+  task?: string;
 }
 
 export interface DiscloseEvent {
@@ -138,9 +148,27 @@ export interface RefreshEvent {
   type: "refresh";
   pos: number;
   site: SourceSite;
+  /** The object re-read; -1 for the request user. */
   def: number;
   /** `refresh_from_db(from_queryset=….select_for_update())`. */
   locked: boolean;
+  /** `del user._perm_cache` and friends: drops ModelBackend's permission cache (refresh_from_db does not). */
+  permCache?: boolean;
+}
+
+/** A value stored where it outlives the statement: the cache, a session, a module or class dict. */
+export interface StoreEvent {
+  type: "store";
+  pos: number;
+  site: SourceSite;
+  /** `cache` (django cache), `session`, or the dict's name (`_PERMS`, `class:_cache`). */
+  target: string;
+  /** Session stores: the key literal. */
+  key?: string;
+  /** The stored value is the answer of a check of this kind. */
+  valueCheck: CheckKind | null;
+  /** The stored value is the result of this call (resolved later). */
+  valueCallee: string | null;
 }
 
 /** Work that widens the window: network or file I/O, sleeps, loops of queries. */
@@ -158,6 +186,7 @@ export type FunctionEvent =
   | DiscloseEvent
   | CallEvent
   | RefreshEvent
+  | StoreEvent
   | SlowEvent;
 
 export type RegionKind = "atomic" | "loop" | "try-integrity";
@@ -189,10 +218,14 @@ export interface FunctionFacts {
   site: SourceSite;
   span: Span;
   decorators: string[];
+  /** 1-based line of each decorator. */
+  decoratorLines: number[];
   /** Looks like a request handler (first parameter `request`, a view class method, `@api_view`). */
   viewLike: boolean;
   /** The body decodes `Authorization: Basic …` credentials (a middleware or decorator). */
   decodesBasicAuth: boolean;
+  /** Text facts for credential-checking code: mentions `is_active`, calls `authenticate(…)`, calls the parent's `authenticate_credentials`. */
+  credentialFacts: { isActive: boolean; authenticate: boolean; superCredentials: boolean } | null;
   /** `@transaction.non_atomic_requests`. */
   nonAtomicRequests: boolean;
   /** The function returns a locked, unevaluated queryset. */
@@ -305,6 +338,8 @@ export interface FileFacts {
   settingAssignments: SettingAssignment[];
   /** Modules imported with `from X import *`, as written (`.base`). */
   starImports: string[];
+  /** Names bound to a dict at module level (`_CACHE = {}`): state shared across requests. */
+  moduleDicts: string[];
   /** `DJANGO_SETTINGS_MODULE` default set by this module (manage.py, wsgi.py). */
   settingsModule: string | null;
 }

@@ -7,13 +7,13 @@
 import type { SyntaxNode } from "../parse/parser.js";
 import type {
   CallEvent, CheckEvent, CheckKind, FetchEvent, FunctionEvent, FunctionFacts, GuardKind, QueryShape, Region,
-  Span, VariableDef, WriteEvent, WriteOp,
+  Span, StoreEvent, VariableDef, WriteEvent, WriteOp,
 } from "./facts.js";
 import type { FunctionSite } from "./moduleFacts.js";
 import { BASIC_AUTH_DECODING, mutatedByCall, normaliseField } from "./moduleFacts.js";
 import {
   SourceLines, blockExits, dominatedEnd, dottedName, field, keywordArguments, namedChildren, positionalArguments,
-  rootIdentifier, span, unwrap,
+  rootIdentifier, span, stringValue, unwrap,
 } from "./syntax.js";
 import {
   DENIAL_EXCEPTIONS, DENIAL_RESPONSES, ENQUEUE_METHODS, EXISTENCE_METHODS, FETCH_FUNCTIONS, INSTANCE_WRITES,
@@ -61,6 +61,7 @@ class FunctionWalker {
   private readonly stack: StackItem[] = [];
   /** Call nodes known not to start an ORM chain, so long chains are walked once. */
   private readonly notOrm = new Set<number>();
+  private permCacheNamed: boolean | undefined;
   /** `Model.field` (or `*.field` when the model is unknown) for every field this function assigns. */
   private readonly mutations = new Set<string>();
   private readonly facts: FunctionFacts;
@@ -83,8 +84,17 @@ class FunctionWalker {
       site: ctx.lines.site(node),
       span: span(node),
       decorators,
+      decoratorLines: site.decorators.map((d) => d.startPosition.row + 1),
       viewLike,
       decodesBasicAuth: BASIC_AUTH_DECODING.test(node.text),
+      credentialFacts: /check_password|authenticate/.test(node.text)
+        ? {
+          isActive: /\bis_active\b/.test(node.text),
+          // A call to django.contrib.auth.authenticate(), not the `def authenticate(` being defined.
+          authenticate: /(?<!def )(?<![.\w])authenticate\s*\(|\bauth\.authenticate\s*\(/.test(node.text),
+          superCredentials: /super\([^)]*\)\.authenticate_credentials\s*\(/.test(node.text),
+        }
+        : null,
       nonAtomicRequests: decorators.some((d) => /non_atomic_requests/.test(d)),
       returnsLockedQuery: false,
       returnsCheck: null,
@@ -102,6 +112,13 @@ class FunctionWalker {
     const body = field(node, "body");
     for (const param of this.facts.params) {
       if (param === "user" || param === "request_user") this.define(param, "request-user", node.startIndex, []);
+      // Other parameters are objects handed in (perform_destroy(self, instance)): writes on them count.
+      else if (param !== "self" && param !== "cls" && param !== "request") this.define(param, "other", node.startIndex, []);
+    }
+    // DRF passes has_object_permission() the instance get_object() fetched, without a lock.
+    if (this.site.qualifiedName.endsWith(".has_object_permission") && this.facts.params.length >= 4) {
+      const obj = this.facts.params[this.facts.params.length - 1]!;
+      this.define(obj, "fetch", node.startIndex, [], { model: null, source: "get_object()", filterFields: [], filterRefsUser: false, locked: false });
     }
     if (body) {
       this.applyDecorators(body);
@@ -166,6 +183,15 @@ class FunctionWalker {
       }
       case "return_statement":
         return this.visitReturn(node);
+      case "delete_statement": {
+        // del user._perm_cache: ModelBackend recomputes permissions on the next has_perm().
+        if (/_(user_|group_)?perm_cache\b/.test(node.text)) {
+          const root = rootIdentifier(node.namedChildren[0]?.type === "attribute" ? node.namedChildren[0] : node.namedChildren[0]?.namedChildren[0] ?? node);
+          const id = root ? this.lookup(root.text) : null;
+          this.events.push({ type: "refresh", pos: node.startIndex, site: this.ctx.lines.site(node), def: id ?? -1, locked: false, permCache: true });
+        }
+        return;
+      }
       case "raise_statement":
         return this.visitRaise(node);
       case "expression_statement":
@@ -358,9 +384,38 @@ class FunctionWalker {
       if (first) this.define(first.text, value.kind === "new" ? "new-instance" : "fetch", node.startIndex, [], valueQuery(value));
       return;
     }
+    if (left.type === "attribute" && /^self\.\w+$/.test(left.text)) {
+      // self.invoice = get_object_or_404(...): tracked like a local for the rest of the method.
+      this.recordAttributeWrite(left, right);
+      this.assign(left.text, right);
+      return;
+    }
+    if (left.type === "subscript") {
+      const container = field(left, "value");
+      const index = field(left, "subscript");
+      const target = container ? this.storeTarget(container) : null;
+      if (target) {
+        if (index) this.stack.push({ node: index });
+        this.emitStore(node, target, target === "session" && index ? stringValue(index) ?? undefined : undefined, right, null);
+        return;
+      }
+    }
     this.stack.push({ node: right });
     if (left.type === "attribute") this.recordAttributeWrite(left, right);
     else this.stack.push({ node: left });
+  }
+
+  /**
+   * What a subscript assignment stores into, when it outlives the request: the session, a
+   * module-level name (not a local), or a class attribute (`self.__class__._cache`, `cls._cache`).
+   */
+  private storeTarget(container: SyntaxNode): string | null {
+    if (/^(self\.)?request\.session$/.test(container.text)) return "session";
+    if (container.type === "identifier") return this.lookup(container.text) === null && !this.facts.params.includes(container.text) ? container.text : null;
+    const name = dottedName(container);
+    if (name && /^(self\.__class__|cls|type\(self\))\.\w+$/.test(name)) return `class:${name.split(".").pop()}`;
+    if (name && this.site.className && name.startsWith(`${this.site.className.split(".").pop()}.`)) return `class:${name.split(".").pop()}`;
+    return null;
   }
 
   /** `obj.field = value`: the field is mutable, on obj's model when it is known. */
@@ -562,12 +617,17 @@ class FunctionWalker {
     }
 
     if (receiver) {
+      if (name === "pop" && /\.__dict__$/.test(receiver.text) && this.clearsPermCache(positionalArguments(args)[0])) {
+        const id = this.chainDef(receiver);
+        this.events.push({ type: "refresh", pos: call.startIndex, site: this.ctx.lines.site(call), def: id ?? -1, locked: false, permCache: true });
+        this.pushArgs(args);
+        return { kind: "other" };
+      }
       // ORM chains: Model.objects…, queryset variables, related managers.
       const base = this.ormBase(receiver);
       if (base) return this.evaluateOrmMethod(call, name, args, base.query, base.defs, base.builtPos, scopes, guard);
 
-      const rootNode = rootIdentifier(receiver);
-      const rootDef = rootNode ? this.lookup(rootNode.text) : null;
+      const rootDef = receiver.type === "identifier" ? this.lookup(receiver.text) : receiver.type === "attribute" ? this.chainDef(receiver) : null;
       const receiverIsUser = isRequestUser(receiver) || (rootDef !== null && this.defs[rootDef]?.origin === "request-user" && receiver.type === "identifier");
 
       if ((name === "save" || name === "asave") && receiver.type === "call" && receiver.childForFieldName("function")?.type === "identifier" && /^[A-Z]/.test(receiver.childForFieldName("function")!.text)) {
@@ -589,7 +649,9 @@ class FunctionWalker {
         return this.instanceWrite(call, rootDef, receiver, INSTANCE_WRITES[name]!);
       }
       if (name === "refresh_from_db" || name === "arefresh_from_db") {
-        if (rootDef !== null && receiver.type === "identifier") {
+        if (receiverIsUser || isRequestUser(receiver)) {
+          this.events.push({ type: "refresh", pos: call.startIndex, site: this.ctx.lines.site(call), def: rootDef ?? -1, locked: false });
+        } else if (rootDef !== null && receiver.type === "identifier") {
           const fromQueryset = keywordArguments(args).get("from_queryset");
           const locked = fromQueryset ? /select_for_update/.test(fromQueryset.text) : false;
           this.events.push({ type: "refresh", pos: call.startIndex, site: this.ctx.lines.site(call), def: rootDef, locked });
@@ -599,26 +661,50 @@ class FunctionWalker {
       }
       if (M2M_WRITES.has(name) && rootDef !== null && receiver.type === "attribute") {
         this.pushArgs(args);
-        return this.emitWrite(call, "m2m", [rootDef, ...this.referencedDefs(args)], rootDef, null);
+        const relation: QueryShape = { model: null, source: receiver.text, filterFields: [], filterRefsUser: false, locked: false };
+        return this.emitWrite(call, "m2m", [rootDef, ...this.referencedDefs(args)], rootDef, relation);
       }
       if (ENQUEUE_METHODS.has(name)) {
         this.pushArgs(args);
-        return this.emitWrite(call, "enqueue", this.closure(this.referencedDefs(args)), null, null);
+        const write = this.emitWrite(call, "enqueue", this.closure(this.referencedDefs(args)), null, null);
+        const task = dottedName(receiver);
+        if (task) write.event.task = task;
+        return write;
+      }
+      if (/^(self\.)?request\.session$/.test(receiver.text) && (name === "get" || name === "pop")) {
+        const key = positionalArguments(args)[0];
+        const keyText = key ? stringValue(key) : null;
+        this.pushArgs(args);
+        if (keyText !== null && (scopes !== null || guard === null)) return this.emitCheck(call, "session", scopes, guard, { byName: false, key: keyText });
+        return { kind: "other" };
+      }
+      if (name === "set" && /(^|\.)(cache|caches\[[^\]]*\])$/.test(receiver.text)) {
+        const [, value] = positionalArguments(args);
+        this.stack.push({ node: receiver });
+        return this.emitStore(call, "cache", undefined, value ?? null, args);
       }
       if (receiverIsUser && USER_FLAG_ATTRS.has(name)) return { kind: "other" };
       const kindByName = checkKindByName(name, guard === "raise-call");
-      if (kindByName && (scopes !== null || guard === null)) {
+      // has_perm() and friends answer a boolean: as a bare statement they guard nothing.
+      if (kindByName && guard === "raise-call" && isKnownCheckApi(name) && !/^check_/.test(name)) scopes = null;
+      if (kindByName && (scopes !== null || guard === null || guard === "raise-call")) {
         const onDefs = rootDef !== null ? [rootDef] : [];
         this.pushArgs(args);
         const known = isKnownCheckApi(name) || receiverIsUser && /group|role|member/.test(name);
         if (fn.text.startsWith("self.") && !known) return this.emitCall(call, `self.${name}`, args, scopes, guard);
-        return this.emitCheck(call, kindByName, scopes, guard, { onDefs: [...onDefs, ...this.referencedDefs(args)], byName: !known });
+        return this.emitCheck(call, kindByName, scopes, guard, {
+          onDefs: [...onDefs, ...this.argumentDefs(args)], byName: !known, receiver: receiver.text.replace(/^self\.request\./, "request."),
+        });
       }
       const rootName = (dottedName(fn) ?? "").split(".")[0] ?? "";
       if (SLOW_ROOTS.has(this.ctx.imports[rootName]?.split(".")[0] ?? rootName) || SLOW_FUNCTIONS.has(name)) {
         this.events.push({ type: "slow", pos: call.startIndex, site: this.ctx.lines.site(call), what: fn.text });
         this.pushArgs(args);
         return { kind: "other" };
+      }
+      if (name === "check_password" || name === "acheck_password") {
+        this.pushArgs(args);
+        return this.emitCall(call, dottedName(fn) ?? name, args, scopes, guard);
       }
       // A method of a fetched object (`inv.is_payable()`) reads its state.
       if (rootDef !== null && scopes !== null && guard !== "raise-call" && receiver.type === "identifier" && this.defs[rootDef]?.origin === "fetch") {
@@ -640,6 +726,13 @@ class FunctionWalker {
     }
 
     if (fn.type === "identifier") {
+      if (name === "delattr" && this.clearsPermCache(positionalArguments(args)[1])) {
+        const target = positionalArguments(args)[0];
+        const id = target ? (target.type === "identifier" ? this.lookup(target.text) : this.chainDef(target)) : null;
+        this.events.push({ type: "refresh", pos: call.startIndex, site: this.ctx.lines.site(call), def: id ?? -1, locked: false, permCache: true });
+        this.pushArgs(args);
+        return { kind: "other" };
+      }
       if (SLOW_FUNCTIONS.has(name)) {
         this.events.push({ type: "slow", pos: call.startIndex, site: this.ctx.lines.site(call), what: name });
         this.pushArgs(args);
@@ -773,9 +866,9 @@ class FunctionWalker {
     this.pushArgs(args);
     if (method === "select_for_update") return { kind: "queryset", query: { ...baseQuery, locked: true }, builtPos, defs: baseDefs };
     if (QUERYSET_BUILDERS.has(method)) return { kind: "queryset", query: this.refine(baseQuery, args), builtPos, defs: [...baseDefs, ...this.referencedDefs(args)] };
-    if (M2M_WRITES.has(method) && baseDefs.length > 0) {
+    if (M2M_WRITES.has(method) && (baseDefs.length > 0 || baseQuery.filterRefsUser)) {
       // inv.items.add(x): writes the relation of `inv`.
-      return this.emitWrite(call, "m2m", [...baseDefs, ...this.referencedDefs(args)], baseDefs[0]!, null);
+      return this.emitWrite(call, "m2m", [...baseDefs, ...this.referencedDefs(args)], baseDefs[0] ?? null, baseQuery);
     }
     // update()/create() keywords are values, not filters; only lookups narrow the rows.
     const query = method in QUERYSET_WRITES && QUERYSET_WRITES[method] !== "get_or_create" ? baseQuery : this.refine(baseQuery, args);
@@ -884,6 +977,13 @@ class FunctionWalker {
               continue;
             }
           }
+          if (operands.length === 2 && operators[0] === "in" && /^(self\.)?request\.session$/.test(operands[1]!.text)) {
+            const key = stringValue(operands[0]!);
+            if (key !== null) {
+              this.emitCheck(node, "session", scopes, guard, { byName: false, key });
+              continue;
+            }
+          }
           for (const child of operands) stack.push(child);
           continue;
         }
@@ -900,13 +1000,20 @@ class FunctionWalker {
             this.stateCheck(node, scopes, guard, seenStates);
             continue;
           }
-          const attr = field(node, "attribute")?.text ?? "";
-          if (this.mentionsUser(node) && USER_FLAG_ATTRS.has(attr)) {
-            this.emitCheck(node, "staff", scopes, guard, { byName: false });
+          const userKind = this.userAttributeKind(node);
+          if (userKind) {
+            this.emitCheck(node, userKind, scopes, guard, { byName: false });
             continue;
           }
-          const object = field(node, "object");
-          if (object) stack.push(object);
+          const session = sessionKey(node);
+          if (session !== null) {
+            this.emitCheck(node, "session", scopes, guard, { byName: false, key: session });
+            continue;
+          }
+          // The whole chain was judged from its outermost link: continue below it (long chains stay linear).
+          let below: SyntaxNode | null = field(node, "object");
+          while (below && below.type === "attribute") below = field(below, "object");
+          if (below) stack.push(below);
           continue;
         }
         case "identifier": {
@@ -917,6 +1024,15 @@ class FunctionWalker {
           if (def?.origin === "queryset" && def.query) this.existenceCheck(node, def.query, scopes, guard);
           continue;
         }
+        case "subscript": {
+          const session = sessionKey(node);
+          if (session !== null) {
+            this.emitCheck(node, "session", scopes, guard, { byName: false, key: session });
+            continue;
+          }
+          for (const child of namedChildren(node)) stack.push(child);
+          continue;
+        }
         case "lambda":
           continue;
         default:
@@ -925,17 +1041,41 @@ class FunctionWalker {
     }
   }
 
+  /**
+   * In-memory attributes of the request user that carry an authorization decision:
+   * `is_staff`/`is_superuser` ("staff"), role-like fields and `profile.*` ("user-attr").
+   */
+  private userAttributeKind(node: SyntaxNode): "staff" | "user-attr" | null {
+    // Collect the attribute names after the user root: request.user.profile.role → [profile, role].
+    const names: string[] = [];
+    let current: SyntaxNode | null = node;
+    while (current && current.type === "attribute" && !isRequestUser(current)) {
+      names.unshift(field(current, "attribute")?.text ?? "");
+      current = field(current, "object");
+    }
+    if (!current || names.length === 0) return null;
+    const isUser = isRequestUser(current) || (current.type === "identifier" && this.lookup(current.text) !== null && this.defs[this.lookup(current.text)!]?.origin === "request-user");
+    if (!isUser) return null;
+    const first = names[0]!;
+    if (USER_FLAG_ATTRS.has(first)) return "staff";
+    if (first === "profile" && names.length > 1) return "user-attr";
+    if (USER_ROLE_ATTRS.test(first) && !NOT_ROLE_ATTRS.has(first)) return "user-attr";
+    return null;
+  }
+
   /** An attribute read on a fetched object: `inv.status`, `inv.owner.id`. */
   private stateSubject(node: SyntaxNode): boolean {
     if (node.type !== "attribute") return false;
-    const root = rootIdentifier(node);
-    const id = root ? this.lookup(root.text) : null;
-    return id !== null && this.defs[id]?.origin === "fetch";
+    const id = this.chainDef(node);
+    // `self.inv` itself is the object, not a field of it.
+    return id !== null && this.defs[id]?.origin === "fetch" && this.defs[id]!.name !== node.text;
   }
 
   private stateCheck(node: SyntaxNode, scopes: Span[], guard: GuardKind | null, seen: Set<string>): CheckEvent | null {
-    const id = this.lookup(rootIdentifier(node)!.text)!;
-    const first = firstAttribute(node);
+    const id = this.chainDef(node)!;
+    const name = this.defs[id]!.name;
+    // The field read right after the object: `status` in inv.status or self.inv.status.code.
+    const first = name.startsWith("self.") ? firstAttribute(node, 2) : firstAttribute(node);
     const key = `${id}:${first}`;
     if (!first || seen.has(key)) return null;
     seen.add(key);
@@ -1005,7 +1145,7 @@ class FunctionWalker {
 
   private emitCheck(
     node: SyntaxNode, kind: CheckKind, scopes: Span[] | null, guard: GuardKind | null,
-    extra: { subjectDef?: number; field?: string | null; onDefs?: number[]; query?: QueryShape; byName: boolean },
+    extra: { subjectDef?: number; field?: string | null; onDefs?: number[]; query?: QueryShape; byName: boolean; receiver?: string; key?: string },
   ): Value {
     const event: CheckEvent = {
       type: "check", pos: node.startIndex, site: this.ctx.lines.site(node), kind, scopes: scopes ? [...scopes] : [],
@@ -1013,6 +1153,26 @@ class FunctionWalker {
     };
     this.events.push(event);
     return { kind: "check", events: [event] };
+  }
+
+  /** Records a store; the value is evaluated here so a check inside it is seen once. */
+  private emitStore(node: SyntaxNode, target: string, key: string | undefined, value: SyntaxNode | null, rest: SyntaxNode | null): Value {
+    let valueCheck: CheckKind | null = null;
+    let valueCallee: string | null = null;
+    if (value) {
+      const held = value.type === "identifier" ? this.checkVars.get(value.text) : undefined;
+      const evaluated = held ? { kind: "check" as const, events: held } : this.evaluate(value);
+      const events = evaluated.kind === "check" ? evaluated.events : evaluated.kind === "call" ? [evaluated.event] : [];
+      for (const event of events) {
+        if (event.type === "check") valueCheck ??= event.kind;
+        else valueCallee ??= event.callee;
+      }
+    }
+    if (rest && !value) this.pushArgs(rest);
+    const event: StoreEvent = { type: "store", pos: node.startIndex, site: this.ctx.lines.site(node), target, valueCheck, valueCallee };
+    if (key !== undefined) event.key = key;
+    this.events.push(event);
+    return { kind: "other" };
   }
 
   private emitCall(call: SyntaxNode, callee: string, args: SyntaxNode | null, scopes: Span[] | null, guard: GuardKind | null): Value {
@@ -1044,6 +1204,27 @@ class FunctionWalker {
 
   private lookup(name: string): number | null {
     return this.current.get(name) ?? null;
+  }
+
+  /** The function names ModelBackend's cache attributes, so delattr()/__dict__.pop() there clears them. */
+  private clearsPermCache(attribute?: SyntaxNode): boolean {
+    this.permCacheNamed ??= /_(user_|group_)?perm_cache\b/.test(this.site.node.text);
+    // A computed attribute name (`for attr in CACHES: delattr(user, attr)`) is taken as the caches.
+    return this.permCacheNamed || (attribute !== undefined && attribute.type !== "string");
+  }
+
+  /** The definition an attribute chain starts from: `inv` for `inv.owner.id`, `self.inv` when tracked. */
+  private chainDef(node: SyntaxNode): number | null {
+    let current: SyntaxNode | null = node;
+    while (current && current.type === "attribute") {
+      const object = field(current, "object");
+      if (object?.type === "identifier" && object.text === "self") {
+        const id = this.lookup(current.text);
+        if (id !== null) return id;
+      }
+      current = object;
+    }
+    return current && current.type === "identifier" ? this.lookup(current.text) : null;
   }
 
   /** Definitions named by identifiers anywhere inside `node`. */
@@ -1103,6 +1284,18 @@ class FunctionWalker {
   }
 }
 
+const USER_ROLE_ATTRS = /^(role|roles|tier|plan|level|user_type|account_type|access_level|permission_level|is_\w+|can_\w+)$/;
+const NOT_ROLE_ATTRS = new Set(["is_authenticated", "is_anonymous", "is_active"]);
+
+/** `request.session["k"]` → "k"; null for anything else. */
+function sessionKey(node: SyntaxNode): string | null {
+  if (node.type !== "subscript") return null;
+  const value = field(node, "value");
+  const index = field(node, "subscript");
+  if (!value || !index || !/^(self\.)?request\.session$/.test(value.text)) return null;
+  return stringValue(index);
+}
+
 function readParams(parameters: SyntaxNode | null): string[] {
   if (!parameters) return [];
   const out: string[] = [];
@@ -1120,15 +1313,15 @@ function isRequestUser(node: SyntaxNode): boolean {
   return node.type === "attribute" && /^(self\.)?request\.user$/.test(node.text);
 }
 
-/** `status` for `inv.status.code`, the attribute right after the root variable. */
-function firstAttribute(node: SyntaxNode): string | null {
+/** `status` for `inv.status.code`: the attribute `depth` steps after the root variable. */
+function firstAttribute(node: SyntaxNode, depth = 1): string | null {
+  const names: string[] = [];
   let current: SyntaxNode | null = node;
-  let last: string | null = null;
   while (current && current.type === "attribute") {
-    last = field(current, "attribute")?.text ?? null;
+    names.unshift(field(current, "attribute")?.text ?? "");
     current = field(current, "object");
   }
-  return last;
+  return names[depth - 1] ?? null;
 }
 
 function exceptionNames(handler: SyntaxNode): string[] {

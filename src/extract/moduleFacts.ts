@@ -36,6 +36,7 @@ export interface ModuleScan {
   settingAssignments: SettingAssignment[];
   starImports: string[];
   settingsModule: string | null;
+  moduleDicts: string[];
 }
 
 /** Code that decodes HTTP Basic credentials: reads the Authorization header and base64-decodes it. */
@@ -55,7 +56,7 @@ const MAX_PROBLEMS = 20;
 export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
   const scan: ModuleScan = {
     imports: {}, classes: [], models: [], settings: null, mutatedFields: new Set(), functions: [], problems: [], errorSpans: [], directives: [],
-    urlpatterns: null, routers: [], settingAssignments: [], starImports: [], settingsModule: null,
+    urlpatterns: null, routers: [], settingAssignments: [], starImports: [], settingsModule: null, moduleDicts: [],
   };
   const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [], inFunction: false }];
   while (stack.length > 0) {
@@ -191,6 +192,10 @@ function recordAssignment(scan: ModuleScan, node: SyntaxNode, frame: Frame): voi
   if (frame.className !== null || frame.prefix !== "") return;
   const setting = readSettingAssignment(node);
   if (setting) scan.settingAssignments.push(setting);
+  const value = field(node, "right");
+  if (left.type === "identifier" && value && (value.type === "dictionary" || /^(dict|defaultdict|OrderedDict|collections\.\w+)\(/.test(value.text))) {
+    scan.moduleDicts.push(left.text);
+  }
   const patterns = readUrlpatterns(node);
   if (patterns) scan.urlpatterns = [...(node.type === "augmented_assignment" ? scan.urlpatterns ?? [] : []), ...patterns];
   const right = field(node, "right");

@@ -8,7 +8,7 @@ import type { ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
 import type { WorkerReply, WorkerSetup, WorkerTask } from "./worker.js";
 
-export type ExtractOutcome = { ok: true; facts: FileFacts } | { ok: false; message: string };
+export type ExtractOutcome = { ok: true; facts: FileFacts; cacheError: string | null } | { ok: false; message: string };
 
 export interface ExtractionPoolOptions {
   /** Most worker threads alive at once; workers are started only when there is work for them. */
@@ -24,6 +24,7 @@ interface Task {
   id: number;
   path: string;
   text: string;
+  cache: WorkerTask["cache"];
   resolve: (outcome: ExtractOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -48,19 +49,34 @@ export class ExtractionPool {
   private startFailures = 0;
   private broken: Error | null = null;
   private closed = false;
+  private roomWaiters: { below: number; resolve: () => void }[] = [];
 
   constructor(private readonly options: ExtractionPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new Error(`worker count must be a positive integer, not ${options.size}`);
   }
 
-  /** Extracts one file's facts in a worker. Rejects only when no worker can be started at all. */
-  extract(path: string, text: string): Promise<ExtractOutcome> {
+  /**
+   * Extracts one file's facts in a worker, which also writes them to `cache` when given.
+   * Rejects only when no worker can be started at all.
+   */
+  extract(path: string, text: string, cache?: WorkerTask["cache"]): Promise<ExtractOutcome> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new Error("the extraction pool is closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, path, text, resolve, reject });
+      this.queue.push({ id: this.nextId++, path, text, cache, resolve, reject });
       this.pump();
     });
+  }
+
+  /** Files waiting for a worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once fewer than `below` files wait for a worker: callers read ahead only that far. */
+  waitForRoom(below: number): Promise<void> {
+    if (this.queue.length < below || this.broken) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ below, resolve }));
   }
 
   /** Terminates every worker. Pending tasks are not expected: callers await their results first. */
@@ -73,9 +89,15 @@ export class ExtractionPool {
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
+      if (this.queue.length === 0) break;
       if (slot.ready && !slot.task && !slot.gone) this.assign(slot, this.queue.shift()!);
     }
+    this.roomWaiters = this.roomWaiters.filter((waiter) => {
+      if (this.queue.length >= waiter.below && !this.broken) return true;
+      waiter.resolve();
+      return false;
+    });
+    if (this.queue.length === 0) return;
     const starting = this.slots.filter((s) => !s.ready).length;
     let wanted = this.queue.length - starting;
     while (wanted > 0 && this.slots.length < this.options.size) {
@@ -102,7 +124,9 @@ export class ExtractionPool {
   private assign(slot: Slot, task: Task): void {
     slot.task = task;
     slot.timer = setTimeout(() => this.onTimeout(slot), this.options.timeoutMs);
-    slot.worker.postMessage({ id: task.id, path: task.path, text: task.text } satisfies WorkerTask);
+    const message: WorkerTask = { id: task.id, path: task.path, text: task.text };
+    if (task.cache) message.cache = task.cache;
+    slot.worker.postMessage(message);
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
@@ -116,7 +140,7 @@ export class ExtractionPool {
     const task = this.finishTask(slot);
     if (!task || task.id !== reply.id) return;
     if (reply.type === "done") {
-      task.resolve({ ok: true, facts: reply.facts });
+      task.resolve({ ok: true, facts: reply.facts, cacheError: reply.cacheError });
     } else {
       task.resolve({ ok: false, message: `internal error while reading this file, skipped: ${reply.message}` });
       if (reply.recycle) this.replace(slot);
@@ -144,6 +168,7 @@ export class ExtractionPool {
     if (!wasReady && !task && ++this.startFailures >= MAX_START_FAILURES) {
       this.broken = new Error(`cannot start an extraction worker: ${why}`);
       for (const queued of this.queue.splice(0)) queued.reject(this.broken);
+      for (const waiter of this.roomWaiters.splice(0)) waiter.resolve();
       return;
     }
     this.pump();

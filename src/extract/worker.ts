@@ -1,8 +1,10 @@
 /**
- * An extraction worker: one tree-sitter parser, one file at a time. It receives source text and
- * sends back plain `FileFacts` (structured-cloned); it never sees the file system or the rules.
+ * An extraction worker: one tree-sitter parser, one file at a time. It receives source text,
+ * sends back plain `FileFacts` (structured-cloned) and, when asked, writes them to the facts
+ * cache, so serialising entries costs the main thread nothing. It never sees the rules.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { writeEntry } from "../cache/factsCache.js";
 import { getPythonParser } from "../parse/parser.js";
 import { extractFileFacts, type ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
@@ -11,11 +13,13 @@ export interface WorkerTask {
   id: number;
   path: string;
   text: string;
+  /** Write the facts to this cache entry, keyed by this content hash. */
+  cache?: { entry: string; contentHash: string };
 }
 
 export type WorkerReply =
   | { type: "ready" }
-  | { type: "done"; id: number; facts: FileFacts }
+  | { type: "done"; id: number; facts: FileFacts; cacheError: string | null }
   /** `recycle`: the wasm parser may be in a bad state after this, so the worker should be replaced. */
   | { type: "failed"; id: number; message: string; recycle: boolean };
 
@@ -27,11 +31,15 @@ const port = parentPort;
 if (!port) throw new Error("extract/worker.js runs only as a worker thread");
 const setup = workerData as WorkerSetup;
 
-await getPythonParser();
+// Parse a snippet before taking files, so compiling the grammar does not eat the first file's time budget.
+(await getPythonParser()).parse("def warm_up(request):\n    return [x for x in request.GET if x]\n")?.delete();
 port.postMessage({ type: "ready" } satisfies WorkerReply);
 port.on("message", (task: WorkerTask) => {
   extractFileFacts(task.path, task.text, setup.extract).then(
-    (facts) => port.postMessage({ type: "done", id: task.id, facts } satisfies WorkerReply),
+    (facts) => {
+      const cacheError = task.cache ? writeEntry(task.cache.entry, task.cache.contentHash, facts) : null;
+      port.postMessage({ type: "done", id: task.id, facts, cacheError } satisfies WorkerReply);
+    },
     (error: unknown) => {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       port.postMessage({ type: "failed", id: task.id, message, recycle: true } satisfies WorkerReply);

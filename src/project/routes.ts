@@ -29,6 +29,8 @@ export interface Endpoint {
   drf: boolean;
   authentication: string[];
   permissions: string[];
+  /** Permission classes defined in the scanned tree, resolved. */
+  permissionClasses: { file: string; name: string }[];
   basicAuth: boolean;
   basicAuthReasons: string[];
 }
@@ -136,6 +138,7 @@ function functionEndpoint(index: ModuleIndex, file: FileFacts, fn: FunctionFacts
     route, methods: methods.length > 0 ? methods : ["ANY"], view: `${index.nameOf(file)}.${fn.name}`, urlFile: urlFile.path, urlLine: line,
     handlers: [{ file: file.path, function: fn.name, methods: methods.length > 0 ? methods : ["ANY"] }], viewClass: null, drf,
     authentication: authentication.map((a) => a.name), permissions, basicAuth: false, basicAuthReasons: [],
+    permissionClasses: drf ? resolveClasses(index, file, permissions) : [],
   };
   decideBasicAuth(endpoint, index, file, authentication, settings, options, { decorators: fn.decorators, decodes: fn.decodesBasicAuth });
   return endpoint;
@@ -209,9 +212,23 @@ function finishClassEndpoint(
     route, methods: methods.length > 0 ? methods : ["ANY"], view: `${index.nameOf(file)}.${cls.name}`, urlFile: urlFile.path, urlLine: line,
     handlers, viewClass: { file: file.path, name: cls.name }, drf,
     authentication: authentication.map((a) => a.name), permissions, basicAuth: false, basicAuthReasons: [],
+    permissionClasses: drf ? resolveClasses(index, permAttr?.file ?? file, permissions) : [],
   };
   decideBasicAuth(endpoint, index, file, authentication, settings, options, { decorators: [], decodes: cls.decodesBasicAuth });
   return endpoint;
+}
+
+/** Names written in the view's module (or dotted settings strings) resolved to scanned classes. */
+function resolveClasses(index: ModuleIndex, file: FileFacts, names: string[]): { file: string; name: string }[] {
+  const out: { file: string; name: string }[] = [];
+  for (const name of names) {
+    // `IsOwner | IsAdmin` and `IsOwner & IsStaff` compose classes.
+    for (const part of name.split(/[|&]/).map((p) => p.replace(/[()\s~]/g, "")).filter(Boolean)) {
+      const symbol = part.includes(".") && !file.imports[part.split(".")[0]!] ? index.resolveQualified(part) : index.resolve(file, part);
+      if (symbol.kind === "class") out.push({ file: symbol.file.path, name: symbol.cls.name });
+    }
+  }
+  return out;
 }
 
 interface AuthClass {

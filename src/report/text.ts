@@ -34,20 +34,30 @@ export function formatText(result: ScanResult, options: TextOptions): string {
 
 function frame(f: Finding, paint: (style: Style, text: string) => string): string[] {
   const rows: [number, string, string][] = [];
-  if (f.check) rows.push([f.check.line, "check", f.check.text]);
+  // A check in another file (a DRF permission class) is shown with its location, first.
+  if (f.check && f.check.file) rows.push([0, "check", `${f.check.file}:${f.check.line}: ${f.check.text}`]);
+  else if (f.check) rows.push([f.check.line, "check", f.check.text]);
   if (f.transaction) rows.push([f.transaction.line, "atomic", f.transaction.text]);
   if (f.lock) rows.push([f.lock.line, "lock", f.lock.text]);
-  rows.push([f.use.line, f.use.kind === "lock" ? "lock" : "use", f.use.text]);
+  rows.push([f.use.line, f.use.kind === "lock" ? "lock" : f.use.kind === "suppression" ? "noqa" : "use", f.use.text]);
   rows.sort((a, b) => a[0] - b[0]);
   const width = String(Math.max(...rows.map((r) => r[0]))).length;
-  return rows.map(([line, label, text]) => `  ${paint("dim", `${String(line).padStart(width)} |`)} ${label.padEnd(6)} ${text}`);
+  const out = rows.map(([line, label, text]) => `  ${paint("dim", `${(line === 0 ? "" : String(line)).padStart(width)} |`)} ${label.padEnd(6)} ${text}`);
+  if (f.check && f.window) {
+    // What lies between check and use, summarised just above the use row.
+    const between = f.use.line - f.check.line - 1;
+    const at = rows.findIndex(([line, label]) => line === f.use.line && label !== "check");
+    out.splice(at, 0, `  ${paint("dim", `${"⋮".padStart(width)} |`)} ${"".padEnd(6)} ${paint("dim", `${between} ${between === 1 ? "line" : "lines"} between: ${f.window}`)}`);
+  }
+  return out;
 }
 
 function summaryLine(result: ScanResult, paint: (style: Style, text: string) => string): string {
   const { summary } = result;
   const files = `${summary.files} ${summary.files === 1 ? "file" : "files"}`;
   const errors = summary.errors > 0 ? `, ${summary.errors} ${summary.errors === 1 ? "error" : "errors"}` : "";
-  if (summary.findings === 0) return `No findings in ${files}${errors}.`;
+  const covered = result.baselined ? ` (${result.baselined} more covered by the baseline)` : "";
+  if (summary.findings === 0) return `No findings in ${files}${errors}${covered}.`;
   const bySeverity = [...SEVERITIES].reverse()
     .map((s) => [s, result.findings.filter((f) => f.severity === s).length] as const)
     .filter(([, n]) => n > 0)
@@ -56,5 +66,5 @@ function summaryLine(result: ScanResult, paint: (style: Style, text: string) => 
   const byRule = [...new Set(result.findings.map((f) => f.rule))].sort()
     .map((r) => `${r} ×${result.findings.filter((f) => f.rule === r).length}`)
     .join(", ");
-  return paint("bold", `Found ${summary.findings} ${summary.findings === 1 ? "finding" : "findings"} (${bySeverity}; ${byRule}) in ${files}${errors}.`);
+  return paint("bold", `Found ${summary.findings} ${summary.findings === 1 ? "finding" : "findings"} (${bySeverity}; ${byRule}) in ${files}${errors}${covered}.`);
 }

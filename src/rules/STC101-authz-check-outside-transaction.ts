@@ -118,22 +118,25 @@ function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { 
   const useKind = use.type === "write" ? useKindOf(use) : "disclose";
   const at = checkPosition(check);
   const region = atomicContaining(model, at, use.pos);
-  const adjacent = isAdjacent(model, check, use.pos);
+  const adjacent = isAdjacent(model, check, use.pos, use.site.line);
   const severity = adjacent ? "low" : use.type === "disclose" ? "medium" : "high";
   const what = KIND_WORDS[check.kind] ?? "authorization check";
   const window = describeWindow(model, at, use.pos);
   const action = use.type === "disclose" ? "discloses data" : useKind === "enqueue" ? "enqueues a task" : `${useKind === "write" ? "writes" : useKind === "delete" ? "deletes" : "creates"} rows`;
+  const where = check.file && check.file !== model.file.path ? `${check.file}:${check.site.line}` : `line ${check.site.line}`;
   const message =
-    `The ${what} on line ${check.site.line} (\`${check.site.text}\`) guards line ${use.site.line}, which ${action}, ` +
+    `The ${what} on ${where} (\`${check.site.text}\`)${check.file ? ", run by DRF before the handler," : ""} guards line ${use.site.line}, which ${action}, ` +
     `but the decision can be revoked in between (${window} run in the window)` +
     (region ? `; the surrounding transaction.atomic() on line ${region.site.line} takes no lock on the rows the check reads, so it does not stop a concurrent revocation.` : " and no transaction holds it.");
-  const remediation = region
+  const remediation = check.file && check.file !== model.file.path
+    ? `DRF evaluates this permission class in initial()/get_object(), before \`${model.fn.name}\` and outside any transaction it opens. Re-check the decision where it is used: inside \`transaction.atomic()\` in \`${model.fn.name}\`, lock the requesting user's row (\`User.objects.select_for_update().get(pk=request.user.pk)\`) and repeat the check before line ${use.site.line}; or fold it into the write's query (\`.filter(..., <relation>=request.user)\`).`
+    : region
     ? `Inside the atomic block, before line ${check.site.line}, lock the requesting user's row (\`User.objects.select_for_update().get(pk=request.user.pk)\`) and run the check on that locked row; make the code that changes groups or permissions take the same lock. Or fold the authorization into the query on line ${use.site.line}, e.g. \`.filter(..., <relation>=request.user)\`.`
     : `Open \`with transaction.atomic():\` before line ${check.site.line}, lock the requesting user's row first (\`User.objects.select_for_update().get(pk=request.user.pk)\`), and keep the check and line ${use.site.line} inside that block; or fold the authorization into the query itself, e.g. \`.filter(pk=pk, <relation>=request.user)\`, so the database decides at the moment of use.`;
   const hit: RuleHit = {
     severity,
     confidence: check.byName ? "medium" : "high",
-    check: { site: check.site, kind: check.kind },
+    check: { site: check.site, kind: check.kind, ...(check.file ? { file: check.file } : {}) },
     use: { site: use.site, kind: useKind },
     message,
     remediation,

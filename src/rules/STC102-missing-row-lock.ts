@@ -60,7 +60,7 @@ export const STC102: Rule = {
       const region = model.atomic.find((r) => check.pos >= r.span[0] && write.pos < r.span[1]);
       const fUpdate = write.fFields.length > 0 ? " The F() expression makes the arithmetic atomic, but the check itself is still stale." : "";
       const hit: RuleHit = {
-        severity: isAdjacent(model, check, write.pos) ? "low" : "high",
+        severity: isAdjacent(model, check, write.pos, write.site.line) ? "low" : "high",
         confidence: check.field && def?.query?.model ? "high" : "medium",
         check: { site: check.site, kind: "state" },
         use: { site: write.site, kind: useKindOf(write) },

@@ -107,6 +107,10 @@ function misplacedLock(model: FunctionModel, project: Project, fetch: FetchEvent
   const use = { site: fetch.site, kind: "lock" as const };
   const built = model.atomic.find((r) => fetch.builtPos >= r.span[0] && fetch.builtPos < r.span[1]);
   const evaluatedIn = atomicContaining(model, fetch.pos);
+  // A helper whose every caller holds a transaction takes its lock inside that transaction.
+  const calledInTransaction = model.callers.length > 0 && model.callers.every((c) =>
+    c.caller.regions.some((r) => r.kind === "atomic" && c.event.pos >= r.span[0] && c.event.pos < r.span[1]) ||
+    (project.settings.atomicRequests && c.caller.viewLike && !c.caller.nonAtomicRequests));
   if (built && !evaluatedIn) {
     return {
       severity: "medium", confidence: "high", check: null, use, transaction: built.site,
@@ -114,7 +118,7 @@ function misplacedLock(model: FunctionModel, project: Project, fetch: FetchEvent
       remediation: `Evaluate the queryset inside the block (\`list(...)\`, \`.get()\`, or iterate it there), or move line ${fetch.site.line} into the atomic block.`,
     };
   }
-  if (!evaluatedIn) {
+  if (!evaluatedIn && !calledInTransaction) {
     const viaCaller = !model.fn.viewLike ? model.callers.find((c) => c.caller.viewLike && !c.caller.regions.some((r) => r.kind === "atomic" && c.event.pos >= r.span[0] && c.event.pos < r.span[1])) : undefined;
     const atomicRequests = project.settings.atomicRequests && (viaCaller ? !viaCaller.caller.nonAtomicRequests : false);
     if (model.fn.viewLike || (viaCaller && !atomicRequests)) {

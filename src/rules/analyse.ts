@@ -15,6 +15,8 @@ export interface SiteRef {
   line: number;
   text: string;
   kind: string;
+  /** Only when the check is in another file than the finding. */
+  file?: string;
 }
 
 export interface Finding {
@@ -44,15 +46,18 @@ export interface AnalyseOptions {
   rules: readonly Rule[];
   /** Also report in tests, migrations and management commands. */
   includeNonRequest: boolean;
+  /** Names of functions the configuration declares authorization checks. */
+  checkHelpers?: readonly string[];
 }
 
 export function analyse(project: Project, options: AnalyseOptions): Finding[] {
   const findings: Omit<Finding, "fingerprint">[] = [];
   const reach = endpointReach(project);
+  const checkHelpers = new Set(options.checkHelpers ?? []);
+  const analysed: FileFacts[] = [];
   for (const file of project.files) {
     if (!file.requestCode && !options.includeNonRequest) continue;
-    const fileFindings: Omit<Finding, "fingerprint">[] = [];
-    for (const model of buildFunctionModels(file, project)) {
+    for (const model of buildFunctionModels(file, project, checkHelpers)) {
       const endpoints = reach(file, model.fn);
       for (const rule of options.rules) {
         for (const hit of rule.check(model, project)) {
@@ -66,7 +71,9 @@ export function analyse(project: Project, options: AnalyseOptions): Finding[] {
             line: hit.use.site.line,
             column: hit.use.site.column,
             endLine: hit.use.site.endLine,
-            check: hit.check ? { line: hit.check.site.line, text: hit.check.site.text, kind: hit.check.kind } : null,
+            check: hit.check
+              ? { line: hit.check.site.line, text: hit.check.site.text, kind: hit.check.kind, ...(hit.check.file && hit.check.file !== file.path ? { file: hit.check.file } : {}) }
+              : null,
             use: { line: hit.use.site.line, text: hit.use.site.text, kind: hit.use.kind },
             basicAuth: endpoints.some((e) => e.basicAuth),
             route: endpoints[0]?.route ?? null,
@@ -79,16 +86,18 @@ export function analyse(project: Project, options: AnalyseOptions): Finding[] {
           }
           if (hit.lock) finding.lock = { line: hit.lock.line, text: hit.lock.text };
           if (hit.transaction) finding.transaction = { line: hit.transaction.line, text: hit.transaction.text };
-          const window = hit.check ? windowBetween(model, hit.check.site.line, hit.use.site.line) : null;
+          const sameFileCheck = hit.check && (!hit.check.file || hit.check.file === file.path);
+          const window = sameFileCheck ? windowBetween(model, hit.check!.site.line, hit.use.site.line) : null;
           if (window) finding.window = window;
-          fileFindings.push(finding);
+          findings.push(finding);
         }
       }
     }
-    findings.push(...applySuppressions(file, fileFindings, options.rules));
+    analysed.push(file);
   }
-  findings.sort(compareFindings);
-  return fingerprint(findings);
+  const kept = applySuppressions(analysed, findings, options.rules);
+  kept.sort(compareFindings);
+  return fingerprint(kept);
 }
 
 /**
@@ -155,12 +164,17 @@ function compareText(a: string, b: string): number {
 function fingerprint(findings: Omit<Finding, "fingerprint">[]): Finding[] {
   const seen = new Map<string, number>();
   return findings.map((f) => {
-    const key = [f.rule, f.file, f.function, normalise(f.check?.text ?? ""), normalise(f.use.text)].join("\u0000");
+    const key = identityKey(f);
     const occurrence = seen.get(key) ?? 0;
     seen.set(key, occurrence + 1);
     const hash = createHash("sha256").update(`${key}\u0000${occurrence}`).digest("hex").slice(0, 16);
     return { ...f, fingerprint: hash };
   });
+}
+
+/** What stays the same across edits that only move a finding: all of it but line numbers. Twins share it. */
+export function identityKey(f: Pick<Finding, "rule" | "file" | "function" | "check" | "use">): string {
+  return [f.rule, f.file, f.function, normalise(f.check?.text ?? ""), normalise(f.use.text)].join("\u0000");
 }
 
 function normalise(text: string): string {

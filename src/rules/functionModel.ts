@@ -4,11 +4,13 @@
  * the implicit one `ATOMIC_REQUESTS` opens around views.
  */
 import type {
-  CallEvent, CheckEvent, FetchEvent, FileFacts, FunctionEvent, FunctionFacts, Region, Span, VariableDef, WriteEvent,
+  CallEvent, CheckEvent, FetchEvent, FileFacts, FunctionEvent, FunctionFacts, Region, SourceSite, Span, VariableDef, WriteEvent,
 } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { checkKindByName } from "../extract/vocabulary.js";
 import { type Project, resolveCallee, summaryOf } from "../project/buildProject.js";
+import { findMethod } from "../project/classes.js";
+import { withDeclaredChecks } from "./declaredChecks.js";
 import type { UseKind } from "./types.js";
 
 export interface CallSite {
@@ -51,19 +53,79 @@ function callersOf(project: Project): Map<string, CallSite[]> {
   return callers;
 }
 
-export function buildFunctionModels(file: FileFacts, project: Project): FunctionModel[] {
-  const callers = callersOf(project);
-  return file.functions.map((fn) => {
-    const events: FunctionEvent[] = [];
-    for (const event of fn.events) {
-      if (event.type !== "call") {
-        events.push(event);
-        continue;
-      }
-      const target = resolveCallee(project, file, fn, event.callee);
-      const summary = target ? summaryOf(project, target.file, target.fn) : undefined;
-      events.push(...resolveCall(event, target !== null, summary));
+/** A function's events with its calls resolved into the checks, writes and locks of the callees. */
+function resolveEvents(project: Project, file: FileFacts, fn: FunctionFacts): FunctionEvent[] {
+  const events: FunctionEvent[] = [];
+  for (const event of fn.events) {
+    if (event.type !== "call") {
+      events.push(event);
+      continue;
     }
+    const target = resolveCallee(project, file, fn, event.callee);
+    const summary = target ? summaryOf(project, target.file, target.fn) : undefined;
+    events.push(...resolveCall(event, target !== null, summary));
+  }
+  return events;
+}
+
+const permissionIndex = new WeakMap<Project, Map<string, CheckEvent[]>>();
+
+/** Methods DRF runs after check_permissions()/check_object_permissions() on the same request. */
+const DRF_WRITE_HOOKS = ["perform_create", "perform_update", "perform_destroy", "create", "update", "partial_update", "destroy"];
+
+/**
+ * Authorization checks made by the DRF permission classes of each routed view, keyed by the
+ * view function or method they run before (`path\0name`). DRF evaluates them in initial()
+ * and get_object(), before the handler, outside any transaction the handler opens.
+ */
+function permissionChecks(project: Project): Map<string, CheckEvent[]> {
+  const known = permissionIndex.get(project);
+  if (known) return known;
+  const out = new Map<string, CheckEvent[]>();
+  for (const endpoint of project.endpoints) {
+    if (endpoint.permissionClasses.length === 0) continue;
+    const checks: CheckEvent[] = [];
+    for (const ref of endpoint.permissionClasses) {
+      const permFile = project.files.find((f) => f.path === ref.file);
+      const cls = permFile?.classes.find((c) => c.name === ref.name);
+      if (!permFile || !cls) continue;
+      for (const method of ["has_permission", "has_object_permission"]) {
+        const found = findMethod(project.index, permFile, cls, method);
+        if (!found) continue;
+        for (const event of resolveEvents(project, found.file, found.fn)) {
+          if (event.type === "check" && AUTHZ_CHECK_KINDS.has(event.kind)) checks.push({ ...event, file: found.file.path });
+        }
+      }
+    }
+    if (checks.length === 0) continue;
+    const targets = endpoint.handlers.map((h) => `${h.file}\u0000${h.function}`);
+    if (endpoint.viewClass) {
+      const viewFile = project.files.find((f) => f.path === endpoint.viewClass!.file);
+      const cls = viewFile?.classes.find((c) => c.name === endpoint.viewClass!.name);
+      for (const hook of viewFile && cls ? DRF_WRITE_HOOKS : []) {
+        const found = findMethod(project.index, viewFile!, cls!, hook);
+        if (found) targets.push(`${found.file.path}\u0000${found.fn.name}`);
+      }
+    }
+    for (const key of targets) {
+      const list = out.get(key) ?? [];
+      for (const check of checks) if (!list.some((c) => c.file === check.file && c.pos === check.pos)) list.push(check);
+      out.set(key, list);
+    }
+  }
+  permissionIndex.set(project, out);
+  return out;
+}
+
+/** `checkHelpers`: names the configuration declares authorization checks (see declaredChecks.ts). */
+export function buildFunctionModels(file: FileFacts, project: Project, checkHelpers: ReadonlySet<string> = new Set()): FunctionModel[] {
+  const callers = callersOf(project);
+  const permissions = permissionChecks(project);
+  return file.functions.map((fn) => {
+    const inherited = (permissions.get(`${file.path}\u0000${fn.name}`) ?? []).map((check): CheckEvent => ({
+      ...check, pos: fn.span[0], scopes: [fn.span], guard: "decorator",
+    }));
+    const events = [...inherited, ...withDeclaredChecks(file, fn, resolveEvents(project, file, fn), checkHelpers)];
     const atomic = fn.regions.filter((r) => r.kind === "atomic");
     if (project.settings.atomicRequests && fn.viewLike && !fn.nonAtomicRequests) {
       atomic.push({ kind: "atomic", span: fn.span, site: { ...fn.site, text: "ATOMIC_REQUESTS = True (settings)" } });
@@ -111,9 +173,9 @@ export function inScopes(scopes: Span[], pos: number): boolean {
   return scopes.some(([start, end]) => pos >= start && pos < end);
 }
 
-/** Where a check takes effect: decorators act at the start of the body. */
+/** Where a check takes effect: decorators act just before the first statement of the body. */
 export function checkPosition(check: CheckEvent): number {
-  return check.guard === "decorator" ? check.scopes[0]?.[0] ?? check.pos : check.pos;
+  return check.guard === "decorator" ? (check.scopes[0]?.[0] ?? check.pos + 1) - 1 : check.pos;
 }
 
 export function atomicContaining(model: FunctionModel, ...positions: number[]): Region | null {
@@ -141,10 +203,13 @@ export function loopsBetween(model: FunctionModel, from: number, to: number): Re
   return model.fn.regions.filter((r) => r.kind === "loop" && r.span[0] > from && r.span[0] < to);
 }
 
-/** Adjacent statements: nothing that touches the database or the network runs in between. */
-export function isAdjacent(model: FunctionModel, check: CheckEvent, usePos: number): boolean {
+/**
+ * Two adjacent statements (DESIGN §2 "low"): nothing touches the database, the network or a
+ * loop in between, and the use follows the check's guard directly (`if not ok: return` + use).
+ */
+export function isAdjacent(model: FunctionModel, check: CheckEvent, usePos: number, useLine: number): boolean {
   const from = checkPosition(check);
-  return windowEvents(model, from, usePos).length === 0 && loopsBetween(model, from, usePos).length === 0;
+  return windowEvents(model, from, usePos).length === 0 && loopsBetween(model, from, usePos).length === 0 && useLine - check.site.endLine <= 2;
 }
 
 /** A short description of what runs between check and use, for messages. */
@@ -158,7 +223,7 @@ export function describeWindow(model: FunctionModel, from: number, to: number): 
   if (queries > 0) parts.push(`${queries} other ${queries === 1 ? "query" : "queries"}`);
   if (calls > 0) parts.push(`${calls} ${calls === 1 ? "call" : "calls"}`);
   if (loopsBetween(model, from, to).length > 0) parts.push("a loop");
-  return parts.length > 0 ? parts.join(", ") : "nothing but Python statements";
+  return parts.length > 0 ? parts.join(", ") : "only Python statements, but the read and the write are separate round trips";
 }
 
 export function useKindOf(write: WriteEvent): UseKind {
@@ -174,6 +239,12 @@ export function useKindOf(write: WriteEvent): UseKind {
     default:
       return "write";
   }
+}
+
+/** Where a decorator of the function is written, as a site of its own. */
+export function decoratorSite(fn: FunctionFacts, decorator: string): SourceSite {
+  const line = fn.decoratorLines[fn.decorators.indexOf(decorator)] ?? fn.site.line;
+  return { line, column: 1, endLine: line, text: `@${decorator}` };
 }
 
 export function defName(model: FunctionModel, id: number | null | undefined): string {

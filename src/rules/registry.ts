@@ -1,12 +1,16 @@
 import { STC001 } from "./STC001-unused-suppression.js";
 import { STC101 } from "./STC101-authz-check-outside-transaction.js";
 import { STC102 } from "./STC102-missing-row-lock.js";
+import { STC103 } from "./STC103-stale-user-attribute.js";
+import { STC104 } from "./STC104-split-check-and-use.js";
 import { STC105 } from "./STC105-ineffective-lock.js";
+import { STC106 } from "./STC106-stale-permission-cache.js";
+import { STC107 } from "./STC107-basic-auth-credential-cache.js";
 import { STC108 } from "./STC108-check-then-create.js";
 import type { Rule } from "./types.js";
 
 /** Every rule, in code order. */
-export const RULES: readonly Rule[] = [STC001, STC101, STC102, STC105, STC108];
+export const RULES: readonly Rule[] = [STC001, STC101, STC102, STC103, STC104, STC105, STC106, STC107, STC108];
 
 /** Finds a rule by code (`STC101`) or name (`missing-row-lock`), case-insensitively. */
 export function findRule(codeOrName: string): Rule | undefined {

@@ -61,7 +61,7 @@ export function parseDirective(directive: Directive): ParsedDirective {
     if (!parsed) {
       // Other `stalecheck:` remarks (the examples' `# stalecheck: expect STC101`) are prose;
       // only what looks like an attempt at a directive is reported.
-      if (/^ignore/i.test(body)) problems.push(`\`# stalecheck: ${body.split(/[\s[]/)[0]}\` needs the rules it ignores in brackets`);
+      if (/^ignore(?:-file)?(?:$|[ \t,]+(?:STC\d+|[a-z]+(?:-[a-z0-9]+)+)(?:$|[\s,]))/i.test(body)) problems.push(`\`# stalecheck: ${body.split(/[\s[]/)[0]}\` needs the rules it ignores in brackets`);
       else if (/^[\w-]+[ \t]*\[/.test(body)) problems.push(`\`${body.split("[")[0]!.trim()}\` is not a stalecheck directive (\`ignore\` or \`ignore-file\`)`);
       continue;
     }
@@ -73,51 +73,63 @@ export function parseDirective(directive: Directive): ParsedDirective {
   return { directive, suppressions, problems };
 }
 
-/** Whether a suppression covers a finding: its use lines or its check line. */
-export function covers(suppression: Suppression, finding: Pick<Draft, "rule" | "line" | "endLine" | "check">): boolean {
+/** The file of a finding's check: another file's when the check lives elsewhere (a permission class). */
+function checkFileOf(finding: Pick<Draft, "file" | "check">): string {
+  return finding.check?.file ?? finding.file;
+}
+
+/** Whether a suppression in `file` covers a finding: its use lines or its check line. */
+export function covers(suppression: Suppression, file: string, finding: Pick<Draft, "rule" | "file" | "line" | "endLine" | "check">): boolean {
   if (suppression.code !== finding.rule) return false;
-  if (suppression.kind === "ignore-file") return true;
-  const touches = (line: number) => (line >= finding.line && line <= finding.endLine) || line === finding.check?.line;
+  const atUse = file === finding.file;
+  const atCheck = finding.check !== null && file === checkFileOf(finding);
+  if (suppression.kind === "ignore-file") return atUse;
+  const touches = (line: number) => (atUse && line >= finding.line && line <= finding.endLine) || (atCheck && line === finding.check!.line);
   return touches(suppression.line) || (suppression.kind === "ignore" && touches(suppression.line + 1));
 }
 
 /**
- * Drops the findings of one file that its suppressions cover and, when STC001 is among the
- * rules that ran, adds an STC001 finding for each suppression that covered nothing. A
+ * Drops the findings that suppressions in the analysed files cover and, when STC001 is among
+ * the rules that ran, adds an STC001 finding for each suppression that covered nothing. A
  * suppression of a rule that did not run is not judged.
  */
-export function applySuppressions(file: FileFacts, findings: readonly Draft[], ran: readonly Rule[]): Draft[] {
-  const parsed = file.directives.map(parseDirective);
-  const all = parsed.flatMap((p) => p.suppressions);
+export function applySuppressions(files: readonly FileFacts[], findings: readonly Draft[], ran: readonly Rule[]): Draft[] {
+  const parsed = new Map(files.map((file) => [file.path, file.directives.map(parseDirective)]));
+  const inFile = (path: string) => (parsed.get(path) ?? []).flatMap((p) => p.suppressions);
+  const coveredBy = (finding: Draft): Suppression[] => {
+    const paths = [...new Set([finding.file, checkFileOf(finding)])];
+    return paths.flatMap((path) => inFile(path).filter((s) => covers(s, path, finding)));
+  };
   const used = new Set<Suppression>();
   const kept = findings.filter((finding) => {
-    const by = all.filter((s) => covers(s, finding));
+    const by = coveredBy(finding);
     for (const s of by) used.add(s);
     return by.length === 0;
   });
   if (!ran.includes(STC001)) return kept;
   const ranCodes = new Set(ran.map((r) => r.meta.code));
   const unused: Draft[] = [];
-  for (const { directive, suppressions, problems } of parsed) {
-    for (const problem of problems) {
-      unused.push(unusedFinding(file, directive, `${problem}, so it suppresses nothing.`,
-        "Write `# stalecheck: ignore[STC101] -- reason` (this line and the next), `# stalecheck: ignore-file[STC101]` (the whole file) or `# noqa: STC101` (this line); `stalecheck rules` lists the codes."));
-    }
-    for (const s of suppressions) {
-      if (s.code === null) {
-        unused.push(unusedFinding(file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
-          `Use a code or name that \`stalecheck rules\` lists, or remove \`${s.written}\` from the comment.`));
-      } else if (s.code !== STC001.meta.code && ranCodes.has(s.code) && !used.has(s)) {
-        const rule = RULES.find((r) => r.meta.code === s.code)!;
-        const where = s.kind === "ignore-file" ? "in this file" : s.kind === "ignore" ? `on line ${s.line} or ${s.line + 1}` : `on line ${s.line}`;
-        unused.push(unusedFinding(file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
-          `Remove \`${s.written}\` from the comment, or the whole comment if it names nothing else; if the finding moved, move the suppression with it.`));
+  for (const file of files) {
+    for (const { directive, suppressions, problems } of parsed.get(file.path)!) {
+      for (const problem of problems) {
+        unused.push(unusedFinding(file, directive, `${problem}, so it suppresses nothing.`,
+          "Write `# stalecheck: ignore[STC101] -- reason` (this line and the next), `# stalecheck: ignore-file[STC101]` (the whole file) or `# noqa: STC101` (this line); `stalecheck rules` lists the codes."));
+      }
+      for (const s of suppressions) {
+        if (s.code === null) {
+          unused.push(unusedFinding(file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
+            `Use a code or name that \`stalecheck rules\` lists, or remove \`${s.written}\` from the comment.`));
+        } else if (s.code !== STC001.meta.code && ranCodes.has(s.code) && !used.has(s)) {
+          const rule = RULES.find((r) => r.meta.code === s.code)!;
+          const where = s.kind === "ignore-file" ? "in this file" : s.kind === "ignore" ? `on line ${s.line} or ${s.line + 1}` : `on line ${s.line}`;
+          unused.push(unusedFinding(file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
+            `Remove \`${s.written}\` from the comment, or the whole comment if it names nothing else; if the finding moved, move the suppression with it.`));
+        }
       }
     }
   }
   // STC001 findings can be suppressed like any other (`# noqa: STC001`).
-  const reported = unused.filter((f) => !all.some((s) => covers(s, f)));
-  return [...kept, ...reported];
+  return [...kept, ...unused.filter((f) => coveredBy(f).length === 0)];
 }
 
 function unusedFinding(file: FileFacts, directive: Directive, message: string, remediation: string): Draft {

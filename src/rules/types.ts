@@ -28,13 +28,14 @@ export interface RuleMeta {
 }
 
 /** `suppression`: the comment an STC001 finding reports. */
-export type UseKind = "write" | "delete" | "create" | "enqueue" | "disclose" | "lock" | "suppression";
+export type UseKind = "write" | "delete" | "create" | "enqueue" | "disclose" | "lock" | "suppression" | "authorize" | "cache";
 
 /** What a rule reports; the analyse stage adds file, function, route and fingerprint. */
 export interface RuleHit {
   severity: Severity;
   confidence: Confidence;
-  check: { site: SourceSite; kind: string } | null;
+  /** `file` is set when the check lives in another file (a permission class, a helper module). */
+  check: { site: SourceSite; kind: string; file?: string } | null;
   use: { site: SourceSite; kind: UseKind };
   lock?: SourceSite;
   transaction?: SourceSite;

@@ -56,6 +56,8 @@ WSGI_APPLICATION = "billing_project.wsgi.application"
 
 # PostgreSQL, in autocommit mode (no ATOMIC_REQUESTS): each view opens its own
 # transactions, and select_for_update() outside one raises TransactionManagementError.
+# The audit log reads commit timestamps: the server needs track_commit_timestamp = on
+# (the demo's throw-away cluster sets it).
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
@@ -93,6 +95,11 @@ REST_FRAMEWORK = {
     ],
 }
 
-# Seconds the payment-gateway stub in invoices/services.py sleeps per call: the window
-# in which a concurrent request can change what a vulnerable view already checked.
+# Seconds the provider stubs in invoices/services.py (payment gateway, tax service, voucher
+# partner) sleep per call: the window in which a concurrent request can change what a
+# vulnerable view already checked.
 BILLING_GATEWAY_LATENCY = float(os.environ.get("BILLING_GATEWAY_LATENCY", "2.0"))
+
+# Mount the staff-only /api/demo/ endpoints (round setup, revocation, ledger, audit) that
+# the live demo's race probes use. Off unless the environment turns it on.
+BILLING_DEMO_API = os.environ.get("BILLING_DEMO_API", "0") == "1"

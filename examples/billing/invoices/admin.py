@@ -64,5 +64,5 @@ class BillingUserAdmin(UserAdmin):
     def revoke_billing(self, request, queryset):
         # Through the service, so each removal takes the user-row lock the fixed views hold.
         for user in queryset:
-            services.revoke_billing_membership(user.pk)
+            services.revoke_billing_membership(user.pk, actor=request.user)
         self.message_user(request, f"Removed {len(queryset)} user(s) from the billing group.")

@@ -90,6 +90,16 @@ class InvoiceQuota(models.Model):
 
 
 class AuditEvent(models.Model):
+    """One state change or sensitive action.
+
+    The views record who did what (``invoice.charged``, ``invoice.viewed``,
+    ``billing.revoked``); database triggers (migration 0002) add a row for every insert,
+    update and delete of invoices, payments, vouchers, wallets, quotas and group
+    memberships, whoever made it. Order events by the commit timestamp of the transaction
+    that inserted them, ``pg_xact_commit_timestamp(xmin)`` (see demo_api.COMMITTED_AT):
+    unlike ``created_at`` it says which change became visible after which.
+    """
+
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -98,6 +108,8 @@ class AuditEvent(models.Model):
     )
     action = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
+    # For trigger rows: the inserted or deleted row, or {column: [old, new]} for an update.
+    detail = models.JSONField(null=True, blank=True)
     # Stamped by the database clock (CURRENT_TIMESTAMP in the INSERT), not the app server's,
     # so events from several web workers order consistently.
     created_at = models.DateTimeField(default=Now, editable=False)

@@ -1,8 +1,9 @@
 """Routes of the billing API: each vulnerable endpoint next to its fixed twin."""
+from django.conf import settings
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import demo_api, views
 
 router = SimpleRouter()
 router.register("wallet", views.WalletViewSet, basename="wallet")
@@ -17,3 +18,14 @@ urlpatterns = [
     path("invoices/<int:pk>/void/vulnerable/", views.void_invoice_vulnerable, name="invoice-void-vulnerable"),
     path("invoices/<int:pk>/void/fixed/", views.void_invoice_fixed, name="invoice-void-fixed"),
 ] + router.urls
+
+if settings.BILLING_DEMO_API:
+    # Staff-only helpers for the live demo and its race probes (see demo_api.py).
+    urlpatterns += [
+        path("demo/setup/<slug:scenario>/", demo_api.setup_round, name="demo-setup"),
+        path("demo/users/<str:username>/", demo_api.user_state, name="demo-user-state"),
+        path("demo/users/<str:username>/revoke-billing/", demo_api.revoke_billing, name="demo-revoke-billing"),
+        path("demo/invoices/<int:pk>/", demo_api.invoice_ledger, name="demo-invoice-ledger"),
+        path("demo/audit/", demo_api.audit_log, name="demo-audit"),
+        path("demo/audit/since-revocation/<str:username>/", demo_api.audit_since_revocation, name="demo-audit-since-revocation"),
+    ]

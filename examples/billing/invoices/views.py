@@ -46,6 +46,7 @@ def invoice_detail_vulnerable(request, pk):
         return Response(status=status.HTTP_403_FORBIDDEN)
     invoice = get_object_or_404(Invoice, pk=pk)
     gateway = services.gateway_status(invoice.gateway_ref)
+    AuditEvent.objects.create(actor=request.user, action="invoice.viewed", object_id=pk)  # stalecheck: expect STC101
     return Response({"invoice": InvoiceSerializer(invoice).data, "gateway": gateway})  # stalecheck: expect STC101
 
 
@@ -59,6 +60,7 @@ def invoice_detail_fixed(request, pk):
             return Response(status=status.HTTP_403_FORBIDDEN)
         invoice = get_object_or_404(Invoice, pk=pk)
         gateway = services.gateway_status(invoice.gateway_ref)
+        AuditEvent.objects.create(actor=user, action="invoice.viewed", object_id=pk)
         return Response({"invoice": InvoiceSerializer(invoice).data, "gateway": gateway})
 
 
@@ -103,8 +105,9 @@ class PayInvoiceFixed(APIView):
             return Response(InvoiceSerializer(invoice).data)
 
 
-# 3. A user opens a new invoice, at most InvoiceQuota.max_open_invoices at a time.
-#    Concurrent requests all count the same total and all create.
+# 3. A user opens a new invoice, at most InvoiceQuota.max_open_invoices at a time, priced
+#    with tax from the (slow) tax service. Concurrent requests all count the same total,
+#    all wait for their quote, and all create.
 
 
 @api_view(["POST"])
@@ -114,7 +117,8 @@ def create_invoice_vulnerable(request):
     quota = get_object_or_404(InvoiceQuota, owner=request.user)
     if Invoice.objects.filter(owner=request.user, status=Invoice.Status.OPEN).count() >= quota.max_open_invoices:
         return Response({"detail": "Open invoice quota reached."}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-    invoice = Invoice.objects.create(owner=request.user, **serializer.validated_data)  # stalecheck: expect STC108
+    amount = services.with_tax(serializer.validated_data["amount"])
+    invoice = Invoice.objects.create(owner=request.user, description=serializer.validated_data["description"], amount=amount)  # stalecheck: expect STC108
     return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
 
@@ -122,28 +126,33 @@ def create_invoice_vulnerable(request):
 def create_invoice_fixed(request):
     serializer = InvoiceCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
+    # The slow quote first, outside the transaction: no lock is held across a network call.
+    amount = services.with_tax(serializer.validated_data["amount"])
     with transaction.atomic():
         # One quota row per user: locking it queues this user's concurrent creates.
         quota = get_object_or_404(InvoiceQuota.objects.select_for_update(), owner=request.user)
         if Invoice.objects.filter(owner=request.user, status=Invoice.Status.OPEN).count() >= quota.max_open_invoices:
             return Response({"detail": "Open invoice quota reached."}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        invoice = Invoice.objects.create(owner=request.user, **serializer.validated_data)
+        invoice = Invoice.objects.create(owner=request.user, description=serializer.validated_data["description"], amount=amount)
     return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
 
 
-# 4. A user voids one of their own open invoices. The vulnerable twin asks for a row
-#    lock in autocommit mode: on PostgreSQL Django refuses to run it
-#    (TransactionManagementError, a 500 on every call) although tests running inside
-#    TestCase's transaction pass, and on SQLite it would silently lock nothing.
+# 4. A user voids one of their own open invoices, cancelling its payment link at the
+#    gateway. The vulnerable twin does take a row lock, but in an atomic block that ends
+#    right after the fetch (the usual way to silence TransactionManagementError): the lock
+#    is gone before the status check, and a wallet payment that lands during the gateway
+#    call is overwritten, leaving a void invoice with a payment.
 
 
 @api_view(["POST"])
 def void_invoice_vulnerable(request, pk):
-    invoice = get_object_or_404(Invoice.objects.select_for_update(), pk=pk, owner=request.user)  # stalecheck: expect STC105
+    with transaction.atomic():
+        invoice = get_object_or_404(Invoice.objects.select_for_update(), pk=pk, owner=request.user)
     if invoice.status != Invoice.Status.OPEN:
         return Response({"detail": "Only open invoices can be voided."}, status=status.HTTP_409_CONFLICT)
+    services.cancel_payment_link(invoice.pk)
     invoice.status = Invoice.Status.VOID
-    invoice.save(update_fields=["status"])
+    invoice.save(update_fields=["status"])  # stalecheck: expect STC105
     return Response(InvoiceSerializer(invoice).data)
 
 
@@ -153,6 +162,7 @@ def void_invoice_fixed(request, pk):
     invoice = get_object_or_404(Invoice.objects.select_for_update(), pk=pk, owner=request.user)
     if invoice.status != Invoice.Status.OPEN:
         return Response({"detail": "Only open invoices can be voided."}, status=status.HTTP_409_CONFLICT)
+    services.cancel_payment_link(invoice.pk)
     invoice.status = Invoice.Status.VOID
     invoice.save(update_fields=["status"])
     return Response(InvoiceSerializer(invoice).data)
@@ -205,8 +215,9 @@ class WalletViewSet(viewsets.ViewSet):
             Payment.objects.create(invoice=invoice, amount=amount, gateway_ref="wallet")
         return Response(InvoiceSerializer(invoice).data)
 
-    # 6. A user redeems a single-use voucher into their wallet. Concurrent requests with
-    #    the same code all read used=False, and every one of them credits the wallet.
+    # 6. A user redeems a single-use voucher into their wallet, after the issuing partner
+    #    confirms the code (slow). Concurrent requests with the same code all read
+    #    used=False, all wait for the partner, and every one of them credits the wallet.
 
     @action(detail=False, methods=["post"], url_path="redeem/vulnerable")
     def redeem_voucher_vulnerable(self, request):
@@ -215,6 +226,7 @@ class WalletViewSet(viewsets.ViewSet):
         voucher = get_object_or_404(Voucher, code=serializer.validated_data["code"])
         if voucher.used:
             return Response({"detail": "Voucher already used."}, status=status.HTTP_409_CONFLICT)
+        services.confirm_voucher(voucher.code)
         credit = voucher.value
         voucher.used = True
         voucher.redeemed_by = request.user
@@ -229,6 +241,8 @@ class WalletViewSet(viewsets.ViewSet):
         serializer = VoucherRedeemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         code = serializer.validated_data["code"]
+        # The partner call first: it holds no lock, and the claim below decides alone.
+        services.confirm_voucher(code)
         with transaction.atomic():
             # Compare-and-set: exactly one request turns used from False to True.
             claimed = Voucher.objects.filter(code=code, used=False).update(used=True, redeemed_by=request.user, redeemed_at=timezone.now())

@@ -1,0 +1,60 @@
+/** `stalecheck check`: command-line flags over the configuration file over the defaults, and the report. */
+import { resolve } from "node:path";
+import { loadConfig } from "../config/config.js";
+import { readBaseline } from "../report/baseline.js";
+import { formatGithub } from "../report/github.js";
+import { formatJson } from "../report/json.js";
+import { formatSarif } from "../report/sarif.js";
+import { formatText } from "../report/text.js";
+import type { Severity } from "../rules/types.js";
+import type { ScanOptions, ScanResult } from "../scan.js";
+import type { CheckArgs, Format } from "./args.js";
+
+export interface CheckPlan {
+  scan: ScanOptions;
+  failOn: Severity;
+  /** The configuration file read, if any. */
+  configFile: string | null;
+}
+
+/** Reads the configuration (and the baseline) and merges it under the flags. */
+export function planCheck(args: CheckArgs, cwd: string): CheckPlan {
+  const { file, dir, config } = loadConfig({ cwd, paths: args.paths, configFile: args.config });
+  // A baseline being written records every finding: no baseline applies then.
+  const baselineFile = args.writeBaseline !== null ? null : args.baseline !== null ? resolve(cwd, args.baseline) : config.baseline ?? null;
+  const scan: ScanOptions = {
+    paths: args.paths,
+    cwd,
+    select: args.select ?? config.select,
+    ignore: args.ignore ?? config.ignore,
+    exclude: args.exclude,
+    // --exclude replaces the configuration's list rather than adding to it.
+    ...(args.exclude.length === 0 && config.exclude ? { configExclude: config.exclude } : {}),
+    ...(dir !== null ? { configDir: dir } : {}),
+    ...(config.perFileIgnores ? { perFileIgnores: config.perFileIgnores } : {}),
+    includeNonRequest: args.includeNonRequest || (config.includeNonRequest ?? false),
+    ...(args.maxFileBytes !== undefined || config.maxFileBytes !== undefined ? { maxFileBytes: args.maxFileBytes ?? config.maxFileBytes } : {}),
+    transactionNames: config.transactionNames ?? [],
+    checkHelpers: config.checkHelpers ?? [],
+    sensitiveModels: config.sensitiveModels ?? [],
+    basicAuthClasses: config.basicAuthClasses ?? [],
+    basicAuthMiddleware: config.basicAuthMiddleware ?? [],
+    ...(args.changedSince !== null ? { changedSince: args.changedSince } : {}),
+    ...(baselineFile !== null ? { baseline: readBaseline(baselineFile) } : {}),
+  };
+  return { scan, failOn: args.failOn ?? config.failOn ?? "low", configFile: file };
+}
+
+/** The report in the chosen format. SARIF and GitHub paths are relative to `cwd`, the repository root in CI. */
+export function renderReport(format: Format, result: ScanResult, options: { color: boolean; cwd: string }): string {
+  switch (format) {
+    case "json":
+      return formatJson(result);
+    case "sarif":
+      return formatSarif(result, { baseDir: options.cwd });
+    case "github":
+      return formatGithub(result, { baseDir: options.cwd });
+    case "text":
+      return formatText(result, { color: options.color });
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * Configuration: `[tool.stalecheck]` in the nearest `pyproject.toml`, or the top level of the
+ * nearest `stalecheck.toml`, or the file given with `--config`. Every key is checked: an
+ * unknown key or a bad value is an error naming the key (and, for a typo, the key meant).
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { RULES, selectRules } from "../rules/registry.js";
+import { SEVERITIES, type Severity } from "../rules/types.js";
+import { UsageError } from "../scan.js";
+import { parseByteSize } from "./size.js";
+import { nearest } from "./suggest.js";
+
+export class ConfigError extends UsageError {}
+
+/** What a configuration file says, validated; paths made absolute. */
+export interface StalecheckConfig {
+  select?: string[];
+  ignore?: string[];
+  /** Globs relative to the config file's directory. */
+  exclude?: string[];
+  failOn?: Severity;
+  /** Glob (relative to the config file's directory) → rule selectors not reported there. */
+  perFileIgnores?: Record<string, string[]>;
+  includeNonRequest?: boolean;
+  maxFileBytes?: number;
+  /** Absolute path of the baseline file. */
+  baseline?: string;
+  /** Vocabulary extensions: names of functions that are authorization checks. */
+  checkHelpers?: string[];
+  /** Vocabulary extensions: models whose rows authorization decisions depend on. */
+  sensitiveModels?: string[];
+  /** Vocabulary extensions: authentication classes that accept HTTP Basic credentials. */
+  basicAuthClasses?: string[];
+  /** Vocabulary extensions: middleware that decodes `Authorization: Basic …`. */
+  basicAuthMiddleware?: string[];
+  /** Vocabulary extensions: decorators and context managers that open a transaction. */
+  transactionNames?: string[];
+}
+
+export interface LoadedConfig {
+  /** The file read, absolute; null when there is none. */
+  file: string | null;
+  /**
+   * The directory globs and paths in the file are relative to: the file's own directory, or
+   * the working directory for a file given with --config (a shared configuration, as in Ruff);
+   * null when there is no file.
+   */
+  dir: string | null;
+  config: StalecheckConfig;
+}
+
+type Check = (value: unknown, key: string) => unknown;
+
+const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** Every key, its validator and the field it fills. Documented in the README ("Configuration"). */
+const KEYS: Record<string, { field: keyof StalecheckConfig; check: Check }> = {
+  select: { field: "select", check: (v, k) => ruleSelectors(v, k) },
+  ignore: { field: "ignore", check: (v, k) => ruleSelectors(v, k) },
+  exclude: { field: "exclude", check: (v, k) => strings(v, k) },
+  "fail-on": { field: "failOn", check: (v, k) => oneOf(v, k, SEVERITIES) },
+  "per-file-ignores": { field: "perFileIgnores", check: perFileIgnores },
+  "include-non-request": { field: "includeNonRequest", check: boolean },
+  "max-file-size": { field: "maxFileBytes", check: size },
+  baseline: { field: "baseline", check: (v, k) => nonEmptyString(v, k) },
+  "check-helpers": { field: "checkHelpers", check: (v, k) => pythonNames(v, k) },
+  "sensitive-models": { field: "sensitiveModels", check: (v, k) => pythonNames(v, k) },
+  "basic-auth-classes": { field: "basicAuthClasses", check: (v, k) => pythonNames(v, k) },
+  "basic-auth-middleware": { field: "basicAuthMiddleware", check: (v, k) => pythonNames(v, k) },
+  "transaction-decorators": { field: "transactionNames", check: (v, k) => pythonNames(v, k) },
+};
+
+export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
+
+/**
+ * Finds and reads the configuration for a scan: `configFile` when given, otherwise the
+ * nearest `stalecheck.toml` or `pyproject.toml` with a `[tool.stalecheck]` table, looking
+ * from the scanned directory (the working directory when several paths are scanned) upwards.
+ */
+export function loadConfig(options: { cwd: string; paths: readonly string[]; configFile?: string | null }): LoadedConfig {
+  const file = options.configFile ? resolve(options.cwd, options.configFile) : findConfigFile(startDirectory(options.cwd, options.paths));
+  if (!file) return { file: null, dir: null, config: {} };
+  if (options.configFile && !existsSync(file)) throw new ConfigError(`--config ${options.configFile}: no such file`);
+  const dir = options.configFile ? resolve(options.cwd) : dirname(file);
+  return { file, dir, config: readConfigFile(file, options.cwd, dir) };
+}
+
+function startDirectory(cwd: string, paths: readonly string[]): string {
+  if (paths.length !== 1) return resolve(cwd);
+  const target = resolve(cwd, paths[0]!);
+  try {
+    return statSync(target).isDirectory() ? target : dirname(target);
+  } catch {
+    return dirname(target);
+  }
+}
+
+/** The nearest `stalecheck.toml`, or `pyproject.toml` with a `[tool.stalecheck]` table, from `dir` up. */
+export function findConfigFile(dir: string): string | null {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const own = resolve(current, "stalecheck.toml");
+    if (existsSync(own)) return own;
+    const pyproject = resolve(current, "pyproject.toml");
+    if (existsSync(pyproject) && stalecheckTable(pyproject, readToml(pyproject, pyproject)) !== undefined) return pyproject;
+    if (dirname(current) === current) return null;
+  }
+}
+
+/** Reads and validates one configuration file; `base` is the directory its paths are relative to. */
+export function readConfigFile(file: string, cwd = process.cwd(), base = dirname(file)): StalecheckConfig {
+  const shown = relative(cwd, file).startsWith("..") ? file : relative(cwd, file) || basename(file);
+  const document = readToml(file, shown);
+  const isPyproject = basename(file) === "pyproject.toml";
+  const table = isPyproject ? stalecheckTable(file, document) : document;
+  if (table === undefined) throw new ConfigError(`${shown} has no [tool.stalecheck] table`);
+  const where = isPyproject ? `[tool.stalecheck] in ${shown}` : shown;
+  const config: StalecheckConfig = {};
+  for (const [key, value] of Object.entries(table)) {
+    const spec = KEYS[key];
+    if (!spec) {
+      const hint = key === "tool" && !isPyproject
+        ? " (stalecheck.toml takes its keys at the top level, without [tool.stalecheck])"
+        : suggestion(nearest(key, CONFIG_KEYS));
+      throw new ConfigError(`unknown key "${key}" in ${where}${hint}; valid keys: ${CONFIG_KEYS.join(", ")}`);
+    }
+    try {
+      (config as Record<string, unknown>)[spec.field] = spec.check(value, key);
+    } catch (error) {
+      if (error instanceof ValueError) throw new ConfigError(`${where}: ${error.message}`);
+      throw error;
+    }
+  }
+  if (config.baseline !== undefined) config.baseline = resolve(base, config.baseline);
+  return config;
+}
+
+function readToml(file: string, shown: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`${shown} is not valid TOML: ${(error as Error).message.replace(/\n[\s\S]*$/, "")}`);
+  }
+}
+
+function stalecheckTable(file: string, document: Record<string, unknown>): Record<string, unknown> | undefined {
+  const tool = document.tool;
+  if (!isTable(tool) || tool.stalecheck === undefined) return undefined;
+  if (!isTable(tool.stalecheck)) throw new ConfigError(`tool.stalecheck in ${file} must be a table ([tool.stalecheck])`);
+  return tool.stalecheck;
+}
+
+// ---- value checks -----------------------------------------------------------------------------
+
+class ValueError extends Error {}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? `"${value}"` : isTable(value) ? "a table" : JSON.stringify(value) ?? String(value);
+}
+
+function suggestion(candidate: string | null): string {
+  return candidate ? ` (did you mean "${candidate}"?)` : "";
+}
+
+function strings(value: unknown, key: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || v.trim() === "")) {
+    throw new ValueError(`"${key}" must be a list of non-empty strings, like ["…"], not ${show(value)}`);
+  }
+  return value.map((v: string) => v.trim());
+}
+
+function nonEmptyString(value: unknown, key: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw new ValueError(`"${key}" must be a non-empty string, not ${show(value)}`);
+  return value.trim();
+}
+
+function boolean(value: unknown, key: string): boolean {
+  if (typeof value !== "boolean") throw new ValueError(`"${key}" must be true or false, not ${show(value)}`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {
+  if (typeof value === "string" && allowed.includes(value as T)) return value as T;
+  const hint = typeof value === "string" ? suggestion(nearest(value, allowed)) : "";
+  throw new ValueError(`"${key}" must be one of ${allowed.join(", ")}, not ${show(value)}${hint}`);
+}
+
+function size(value: unknown, key: string): number {
+  const bytes = typeof value === "number" && Number.isInteger(value) && value > 0 ? value : typeof value === "string" ? parseByteSize(value) : null;
+  if (bytes === null || bytes <= 0) throw new ValueError(`"${key}" must be a size such as "5MB" or "500KB" (or a number of bytes), not ${show(value)}`);
+  return bytes;
+}
+
+function ruleSelectors(value: unknown, key: string): string[] {
+  const list = strings(value, key);
+  const { unknown } = selectRules(list, undefined);
+  if (unknown.length > 0) {
+    const names = RULES.flatMap((r) => [r.meta.code, r.meta.name]);
+    const bad = unknown[0]!;
+    throw new ValueError(`"${key}" names no rule: "${bad}"${suggestion(nearest(bad, names))} (codes, code prefixes such as "STC1", or names; see \`stalecheck rules\`)`);
+  }
+  return list;
+}
+
+function pythonNames(value: unknown, key: string): string[] {
+  const list = strings(value, key);
+  const bad = list.find((name) => !PYTHON_NAME.test(name));
+  if (bad !== undefined) throw new ValueError(`"${key}": "${bad}" is not a Python name or dotted path (like "myapp.auth.require_admin")`);
+  return list;
+}
+
+function perFileIgnores(value: unknown, key: string): Record<string, string[]> {
+  if (!isTable(value)) throw new ValueError(`"${key}" must be a table of glob = ["rule", …], not ${show(value)}`);
+  const out: Record<string, string[]> = {};
+  for (const [glob, selectors] of Object.entries(value)) {
+    if (isAbsolute(glob)) throw new ValueError(`"${key}": "${glob}" must be relative to the directory of the configuration file`);
+    out[glob] = ruleSelectors(selectors, `${key}."${glob}"`);
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+/** `stalecheck probe`: reads the scenario file, checks the target, runs the rounds, reports. */
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { TOOL_VERSION } from "../version.js";
+import { type ProbeCli, type ProbeConfig, PROBE_HELP, ProbeUsageError, type Scenario, buildProbeConfig, parseProbeArgs, parseScenario } from "./options.js";
+import { Secrets, isSensitiveHeader } from "./redact.js";
+import { probeHeader, probeJson, probeSummary, roundLine, verdictOf } from "./report.js";
+import { basicAuthorization, runProbe as runRounds } from "./run.js";
+import { type Resolver, TargetError, resolveTarget } from "./target.js";
+
+export interface ProbeIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+export const PROBE_EXIT = { ok: 0, race: 1, error: 2 } as const;
+
+/** Every secret the configuration holds, so that no output can contain one. */
+export function secretsOf(config: ProbeConfig): Secrets {
+  const secrets = new Secrets();
+  const specs = [config.request, config.setup, config.mutation, config.verify];
+  for (const user of [config.user, ...specs.map((s) => s?.user ?? null)]) {
+    if (!user) continue;
+    secrets.add(user.password);
+    secrets.add(`${user.username}:${user.password}`);
+    secrets.add(basicAuthorization(user).slice("Basic ".length));
+  }
+  for (const [name, value] of [...config.headers, ...specs.flatMap((s) => s?.headers ?? [])]) {
+    if (isSensitiveHeader(name)) secrets.add(value.replace(/^(Basic|Bearer|Token)\s+/i, ""));
+  }
+  return secrets;
+}
+
+export async function runProbeCommand(argv: readonly string[], io: ProbeIO, resolver?: Resolver): Promise<number> {
+  let config: ProbeConfig;
+  let cli: ProbeCli;
+  try {
+    cli = parseProbeArgs(argv);
+    if (cli.help) {
+      io.stdout(PROBE_HELP);
+      return PROBE_EXIT.ok;
+    }
+    let scenario: Scenario | null = null;
+    if (cli.scenario !== undefined) scenario = parseScenario(readText(resolve(io.cwd, cli.scenario), "--scenario"), cli.scenario);
+    const bodyFileContent = cli.bodyFile !== undefined ? readText(resolve(io.cwd, cli.bodyFile), "--body-file") : undefined;
+    config = buildProbeConfig({ cli, scenario, env: io.env, ...(bodyFileContent !== undefined ? { bodyFileContent } : {}) });
+  } catch (error) {
+    if (error instanceof ProbeUsageError) {
+      io.stderr(`stalecheck probe: ${error.message}\nRun \`stalecheck probe --help\` for usage.\n`);
+      return PROBE_EXIT.error;
+    }
+    throw error;
+  }
+  const secrets = secretsOf(config);
+  const out = (text: string) => io.stdout(secrets.redact(text));
+  const err = (text: string) => io.stderr(secrets.redact(text));
+
+  let address: string;
+  try {
+    address = await resolveTarget(config.target, config.allowRemote, resolver);
+  } catch (error) {
+    if (error instanceof TargetError) {
+      err(`stalecheck probe: ${error.message}\n`);
+      return PROBE_EXIT.error;
+    }
+    throw error;
+  }
+
+  const streaming = config.format === "text" && config.output === null;
+  if (streaming) out(`${probeHeader(config)}\n`);
+  let outcome;
+  try {
+    outcome = await runRounds(config, address, { onRound: (round) => streaming && out(roundLine(round, config.concurrency)) });
+  } catch (error) {
+    err(`stalecheck probe: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return PROBE_EXIT.error;
+  }
+  const text = () => `${probeHeader(config)}\n${outcome.rounds.map((r) => roundLine(r, config.concurrency)).join("")}\n${probeSummary(outcome)}`;
+  if (config.output !== null) {
+    writeFileSync(resolve(io.cwd, config.output), secrets.redact(config.format === "json" ? probeJson(config, outcome, TOOL_VERSION) : text()));
+    out(probeSummary(outcome));
+  } else if (config.format === "json") {
+    out(probeJson(config, outcome, TOOL_VERSION));
+  } else {
+    out(`\n${probeSummary(outcome)}`);
+  }
+  const verdict = verdictOf(outcome);
+  return verdict === "race" ? PROBE_EXIT.race : verdict === "error" ? PROBE_EXIT.error : PROBE_EXIT.ok;
+}
+
+function readText(path: string, option: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ProbeUsageError(`${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}

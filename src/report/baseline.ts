@@ -1,0 +1,80 @@
+/**
+ * Baselines: the findings a team has accepted for now, so that CI reports only new ones.
+ * Entries are keyed on fingerprints (no line numbers: lines may shift and the function may be
+ * edited elsewhere) and count identical findings, so one old entry never hides a new twin.
+ */
+import { readFileSync } from "node:fs";
+import { type Finding, identityKey } from "../rules/analyse.js";
+import { UsageError } from "../scan.js";
+import { TOOL_NAME } from "../version.js";
+
+export interface BaselineEntry {
+  rule: string;
+  file: string;
+  function: string;
+  /** The use line's text, to help a reader find the finding. */
+  use: string;
+  /** How many identical findings (same rule, file, function, check and use text) are accepted. */
+  count: number;
+}
+
+export interface Baseline {
+  version: 1;
+  tool: string;
+  /** Keyed on the fingerprint of the first of a group of identical findings. */
+  findings: Record<string, BaselineEntry>;
+}
+
+/** Identical findings, in report order; the first one's fingerprint names the group. */
+function groups(findings: readonly Finding[]): Map<string, Finding[]> {
+  const byIdentity = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const key = identityKey(f);
+    const list = byIdentity.get(key);
+    if (list) list.push(f);
+    else byIdentity.set(key, [f]);
+  }
+  return new Map([...byIdentity.values()].map((list) => [list[0]!.fingerprint, list]));
+}
+
+export function buildBaseline(findings: readonly Finding[]): Baseline {
+  const entries = [...groups(findings)].map(([fingerprint, list]) => {
+    const f = list[0]!;
+    return [fingerprint, { rule: f.rule, file: f.file, function: f.function, use: f.use.text, count: list.length }] as const;
+  });
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { version: 1, tool: TOOL_NAME, findings: Object.fromEntries(entries) };
+}
+
+export function formatBaseline(findings: readonly Finding[]): string {
+  return `${JSON.stringify(buildBaseline(findings), null, 2)}\n`;
+}
+
+/**
+ * The findings a baseline does not cover. Of n identical findings with m accepted, the first
+ * m (in report order) are covered and the other n - m reported.
+ */
+export function applyBaseline(findings: readonly Finding[], baseline: Baseline): { findings: Finding[]; covered: number } {
+  const hidden = new Set<Finding>();
+  for (const [fingerprint, list] of groups(findings)) {
+    const accepted = baseline.findings[fingerprint]?.count ?? 0;
+    for (const f of list.slice(0, accepted)) hidden.add(f);
+  }
+  return { findings: findings.filter((f) => !hidden.has(f)), covered: hidden.size };
+}
+
+export function readBaseline(file: string): Baseline {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read baseline ${file}: ${code ?? (error as Error).message}`);
+  }
+  const entries = (data as Baseline | null)?.findings;
+  const valid =
+    typeof data === "object" && data !== null && (data as Baseline).version === 1 && typeof entries === "object" && entries !== null &&
+    Object.values(entries).every((e) => typeof e === "object" && e !== null && Number.isInteger(e.count) && e.count > 0);
+  if (!valid) throw new UsageError(`${file} is not a stalecheck baseline (write one with --write-baseline)`);
+  return data as Baseline;
+}

@@ -1,0 +1,55 @@
+/**
+ * GitHub Actions workflow commands: one annotation per finding (`::error file=…,line=…::…`),
+ * shown on the pull request's diff. Errors of the scan become warnings on their files.
+ */
+import { isAbsolute, join, relative, sep } from "node:path";
+import type { Finding } from "../rules/analyse.js";
+import type { Severity } from "../rules/types.js";
+import type { ScanResult } from "../scan.js";
+
+export interface GithubOptions {
+  /** Directory annotation paths are relative to: the repository root (the workflow's working directory). Default: the scan root. */
+  baseDir?: string;
+}
+
+const COMMAND: Record<Severity, "error" | "warning" | "notice"> = { critical: "error", high: "error", medium: "warning", low: "notice" };
+
+export function formatGithub(result: ScanResult, options: GithubOptions = {}): string {
+  const baseDir = options.baseDir ?? result.root;
+  const path = (file: string) => {
+    const absolute = join(result.root, file);
+    const rel = relative(baseDir, absolute);
+    return rel.startsWith("..") || isAbsolute(rel) ? absolute : rel.split(sep).join("/");
+  };
+  const lines = result.findings.map((f) => annotation(f, path(f.file)));
+  for (const e of result.errors) {
+    lines.push(`::warning ${properties({ file: path(e.file), ...(e.line !== undefined ? { line: String(e.line) } : {}), title: "stalecheck could not scan this" })}::${data(e.message)}`);
+  }
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+function annotation(f: Finding, file: string): string {
+  const props: Record<string, string> = { file, line: String(f.line), endLine: String(f.endLine) };
+  if (f.line === f.endLine) props.col = String(f.column);
+  props.title = `${f.rule} ${f.name} (${f.severity})`;
+  const related = [
+    f.check ? `check: ${f.check.file ? `${f.check.file} ` : ""}line ${f.check.line}: ${f.check.text}` : null,
+    f.lock ? `lock: line ${f.lock.line}: ${f.lock.text}` : null,
+    f.transaction ? `transaction: line ${f.transaction.line}: ${f.transaction.text}` : null,
+  ].filter((x): x is string => x !== null);
+  const body = [f.message, ...related, `fix: ${f.remediation}`].join("\n");
+  return `::${COMMAND[f.severity]} ${properties(props)}::${data(body)}`;
+}
+
+function properties(props: Record<string, string>): string {
+  return Object.entries(props).map(([k, v]) => `${k}=${property(v)}`).join(",");
+}
+
+/** Escaping of workflow-command data, as @actions/core does it. */
+function data(text: string): string {
+  return text.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+function property(text: string): string {
+  return data(text).replace(/:/g, "%3A").replace(/,/g, "%2C");
+}

@@ -1,0 +1,101 @@
+import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
+import { AUTHZ_MODEL } from "../extract/vocabulary.js";
+import { type FunctionModel, checkPosition, describeWindow, inScopes, loopsBetween, useKindOf, windowEvents } from "./functionModel.js";
+import type { Rule, RuleHit } from "./types.js";
+
+export const STC103: Rule = {
+  meta: {
+    code: "STC103",
+    name: "stale-user-attribute",
+    defaultSeverity: "high",
+    docs: {
+      summary:
+        "An authorization decision taken from `request.user`'s in-memory attributes (`is_staff`, `is_superuser`, a role or tier field, `user.profile.*`) guards a write or a disclosure, with real work in between and no re-read of the user.",
+      why:
+        "`request.user` is loaded once, when the request is authenticated; its attributes are never re-read. With HTTP Basic Auth that happens on every request, " +
+        "but within the request an administrator can demote the user, or remove `is_staff`, while a slow view (a payment call, a loop of queries) is still running — " +
+        "and the view finishes the privileged action on the snapshot. The longer the window, the easier it is to keep a revoked privilege alive by replaying slow requests.",
+      example: [
+        "from django.http import HttpResponseForbidden, JsonResponse",
+        "from .models import Refund",
+        "from .payments import gateway",
+        "",
+        "def issue_refund(request, pk):",
+        "    if not request.user.is_staff:",
+        "        return HttpResponseForbidden()",
+        "    refund = Refund.objects.get(pk=pk)",
+        "    gateway.refund(refund.amount)",
+        "    refund.approved_by = request.user",
+        "    refund.save()  # expect: STC103",
+        "    return JsonResponse({\"ok\": True})",
+      ].join("\n"),
+      useInstead: [
+        "from django.http import HttpResponseForbidden, JsonResponse",
+        "from .models import Refund",
+        "from .payments import gateway",
+        "",
+        "def issue_refund(request, pk):",
+        "    refund = Refund.objects.get(pk=pk)",
+        "    gateway.refund(refund.amount)",
+        "    # Re-read the user right before the privileged write.",
+        "    request.user.refresh_from_db()",
+        "    if not request.user.is_staff:",
+        "        return HttpResponseForbidden()",
+        "    refund.approved_by = request.user",
+        "    refund.save()",
+        "    return JsonResponse({\"ok\": True})",
+      ].join("\n"),
+      knownLimitations: [
+        "Role-like attributes are recognised by name (`role`, `tier`, `plan`, `level`, `is_*`, `can_*`, `profile.*`); a custom attribute with another name is not seen.",
+        "Re-validation is recognised as `request.user.refresh_from_db()` or a fresh query of a user/profile model filtered by the requesting user between check and use.",
+      ],
+      references: [
+        { title: "CWE-367: Time-of-check Time-of-use (TOCTOU) Race Condition", url: "https://cwe.mitre.org/data/definitions/367.html" },
+        { title: "Django: request.user and AuthenticationMiddleware", url: "https://docs.djangoproject.com/en/stable/ref/request-response/#django.http.HttpRequest.user" },
+        { title: "Django: Model.refresh_from_db()", url: "https://docs.djangoproject.com/en/stable/ref/models/instances/#refreshing-objects-from-database" },
+        { title: "DRF: BasicAuthentication", url: "https://www.django-rest-framework.org/api-guide/authentication/#basicauthentication" },
+      ],
+    },
+  },
+  check(model) {
+    const hits: RuleHit[] = [];
+    const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && (e.kind === "staff" || e.kind === "user-attr") && e.scopes.length > 0);
+    if (checks.length === 0) return hits;
+    for (const use of model.events) {
+      if (use.type !== "write" && use.type !== "disclose") continue;
+      const guarding = checks.filter((c) => checkPosition(c) < use.pos && inScopes(c.scopes, use.pos));
+      // Only real work in the window (a query, a call, I/O, a loop) gives a demotion time to land.
+      const stale = guarding.filter((c) => windowEvents(model, checkPosition(c), use.pos).length + loopsBetween(model, checkPosition(c), use.pos).length > 0 && !revalidated(model, checkPosition(c), use.pos));
+      if (stale.length === 0 || stale.length < guarding.length) continue;
+      const check = stale[stale.length - 1]!;
+      hits.push(report(model, check, use));
+    }
+    return hits;
+  },
+};
+
+/** The user is re-read between check and use: refresh_from_db() or a fresh query for them. */
+function revalidated(model: FunctionModel, from: number, to: number): boolean {
+  return model.events.some(
+    (e) =>
+      e.pos > from && e.pos < to &&
+      ((e.type === "refresh" && (e.def === -1 || model.defs[e.def]?.origin === "request-user") && !e.permCache) ||
+        ((e.type === "fetch" || (e.type === "check" && e.query !== undefined)) && e.query!.filterRefsUser && e.query!.model !== null && AUTHZ_MODEL.test(e.query!.model))),
+  );
+}
+
+function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { type: "write" | "disclose" }): RuleHit {
+  const at = checkPosition(check);
+  const useKind = use.type === "write" ? useKindOf(use) : "disclose";
+  return {
+    severity: use.type === "disclose" ? "medium" : "high",
+    confidence: check.kind === "staff" ? "high" : "medium",
+    check: { site: check.site, kind: check.kind },
+    use: { site: use.site, kind: useKind },
+    message:
+      `Line ${check.site.line} decides on \`${check.site.text}\`, an attribute of request.user loaded when the request was authenticated, ` +
+      `and line ${use.site.line} acts on that decision after ${describeWindow(model, at, use.pos)}; a demotion committed in between is not seen.`,
+    remediation:
+      `Re-read the user right before line ${use.site.line} (\`request.user.refresh_from_db()\`, or \`User.objects.get(pk=request.user.pk)\` — inside \`transaction.atomic()\` with \`select_for_update()\` if the demotion must wait for you) and repeat the check there; or move the check next to the use so no slow work runs in between.`,
+  };
+}

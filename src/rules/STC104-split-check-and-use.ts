@@ -1,0 +1,241 @@
+import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, WriteEvent } from "../extract/facts.js";
+import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
+import { type Project, isMutable, resolveCallee } from "../project/buildProject.js";
+import { classOf, findMethod } from "../project/classes.js";
+import { type FunctionModel, atomicContaining, buildFunctionModels, inScopes, locksIn, useKindOf } from "./functionModel.js";
+import type { Rule, RuleHit } from "./types.js";
+
+const TASK_DECORATOR = /(^|\.)(shared_task|task)(\(|$)/;
+const HANDLERS = /\.(get|post|put|patch|delete)$/;
+const SETUP_METHODS = ["dispatch", "initial", "setup"];
+const OBJECT_WRITE_HOOKS = ["perform_update", "perform_destroy"];
+
+export const STC104: Rule = {
+  meta: {
+    code: "STC104",
+    name: "split-check-and-use",
+    defaultSeverity: "high",
+    docs: {
+      summary:
+        "The check and the use live in different places: a flag in `request.session` trusted by a later request, a check in `dispatch()`/`initial()` or a DRF permission class while the handler writes, or a decision handed to a Celery task that acts without re-checking.",
+      why:
+        "A decision that travels — in the session, through an attribute set in `dispatch()`, or as an argument of a task that runs seconds or minutes later — is as old as the moment it was taken. " +
+        "Nothing re-reads the database when it is used: a permission revoked, a group left or an invoice already paid in between is not seen. Session flags are worse: they last as long as the session, across every later request.",
+      example: [
+        "from celery import shared_task",
+        "from .models import Invoice",
+        "",
+        "def approve(request, pk):",
+        "    if not request.user.has_perm(\"billing.approve_invoice\"):",
+        "        raise PermissionError",
+        "    pay_invoice.delay(pk)  # expect: STC101",
+        "",
+        "@shared_task",
+        "def pay_invoice(pk):",
+        "    invoice = Invoice.objects.get(pk=pk)",
+        "    invoice.paid = True",
+        "    invoice.save()  # expect: STC104",
+      ].join("\n"),
+      useInstead: [
+        "from celery import shared_task",
+        "from django.db import transaction",
+        "from .models import Invoice",
+        "",
+        "def approve(request, pk):",
+        "    with transaction.atomic():",
+        "        approved = Invoice.objects.filter(pk=pk, approver_group__user=request.user).update(approved=True)",
+        "    if approved:",
+        "        transaction.on_commit(lambda: pay_invoice.delay(pk))",
+        "",
+        "@shared_task",
+        "def pay_invoice(pk):",
+        "    with transaction.atomic():",
+        "        invoice = Invoice.objects.select_for_update().get(pk=pk)",
+        "        if not invoice.approved or invoice.paid:",
+        "            return",
+        "        invoice.paid = True",
+        "        invoice.save()",
+      ].join("\n"),
+      knownLimitations: [
+        "Session flags are matched by their literal key; keys built at run time are not followed.",
+        "Celery tasks are recognised by `@shared_task`, `@app.task` or `@task` on a function in the scanned tree, called with `.delay()` or `.apply_async()`.",
+        "For DRF permission classes, only object checks on fields some code assigns are reported (an `owner` set once at creation is safe).",
+      ],
+      references: [
+        { title: "CWE-367: Time-of-check Time-of-use (TOCTOU) Race Condition", url: "https://cwe.mitre.org/data/definitions/367.html" },
+        { title: "DRF: Object level permissions (check_object_permissions in get_object)", url: "https://www.django-rest-framework.org/api-guide/permissions/#object-level-permissions" },
+        { title: "Django: How to use sessions", url: "https://docs.djangoproject.com/en/stable/topics/http/sessions/" },
+        { title: "Celery: Tasks — state and race conditions", url: "https://docs.celeryq.dev/en/stable/userguide/tasks.html#state" },
+      ],
+    },
+  },
+  check(model, project) {
+    return [...sessionFlags(model, project), ...deferredTasks(model, project), ...setupChecks(model, project)];
+  },
+};
+
+const RECHECK_KINDS = new Set([...AUTHZ_CHECK_KINDS, "state" as const]);
+
+/** The use is guarded by a check of its own in this function. */
+function guardedHere(model: FunctionModel, use: FunctionEvent, kinds: ReadonlySet<string>): boolean {
+  return model.events.some((e) => e.type === "check" && kinds.has(e.kind) && e.guard !== "decorator" && e.pos < use.pos && inScopes(e.scopes, use.pos));
+}
+
+function uses(model: FunctionModel): (WriteEvent | (FunctionEvent & { type: "disclose" }))[] {
+  return model.events.filter((e): e is WriteEvent | (FunctionEvent & { type: "disclose" }) => (e.type === "write" && e.op !== "enqueue") || e.type === "disclose");
+}
+
+function checkRef(file: FileFacts, model: FunctionModel, check: { site: CheckEvent["site"]; kind: string }): RuleHit["check"] {
+  return file.path === model.file.path ? { site: check.site, kind: check.kind } : { site: check.site, kind: check.kind, file: file.path };
+}
+
+// ---- (a) session flags ---------------------------------------------------------------------
+
+const trustedKeysCache = new WeakMap<Project, Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>>();
+
+/** Session keys written after, under, or from an authorization or state check. */
+function trustedSessionKeys(project: Project): Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }> {
+  const known = trustedKeysCache.get(project);
+  if (known) return known;
+  const out = new Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>();
+  for (const file of project.files) {
+    for (const model of buildFunctionModels(file, project)) {
+      for (const event of model.events) {
+        if (event.type !== "store" || event.target !== "session" || event.key === undefined || out.has(event.key)) continue;
+        const fromCheck = event.valueCheck !== null && RECHECK_KINDS.has(event.valueCheck);
+        if (fromCheck || guardedHere(model, event, RECHECK_KINDS)) out.set(event.key, { file, fn: model.fn, store: event });
+      }
+    }
+  }
+  trustedKeysCache.set(project, out);
+  return out;
+}
+
+function sessionFlags(model: FunctionModel, project: Project): RuleHit[] {
+  const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && e.kind === "session" && e.key !== undefined && e.scopes.length > 0);
+  if (checks.length === 0) return [];
+  const trusted = trustedSessionKeys(project);
+  const hits: RuleHit[] = [];
+  for (const use of uses(model)) {
+    const check = [...checks].reverse().find((c) => c.pos < use.pos && inScopes(c.scopes, use.pos) && trusted.has(c.key!));
+    if (!check || guardedHere(model, use, AUTHZ_CHECK_KINDS)) continue;
+    const origin = trusted.get(check.key!)!;
+    hits.push({
+      severity: use.type === "disclose" ? "medium" : "high",
+      confidence: "high",
+      check: checkRef(origin.file, model, { site: origin.store.site, kind: "session" }),
+      use: { site: use.site, kind: use.type === "disclose" ? "disclose" : useKindOf(use) },
+      message:
+        `Line ${use.site.line} trusts \`request.session["${check.key}"]\` (read on line ${check.site.line}), which \`${origin.fn.name}\` set in ${origin.file.path}:${origin.store.site.line} after a check in an earlier request. ` +
+        "The session keeps that answer for its whole lifetime; a revocation in between is never seen.",
+      remediation: `Re-check against the database where the flag is used (the permission, group or state test that led to \`request.session["${check.key}"]\`), inside \`transaction.atomic()\` with \`select_for_update()\` on the rows it depends on; keep only non-authoritative hints in the session.`,
+    });
+  }
+  return hits;
+}
+
+// ---- (b) deferred tasks ---------------------------------------------------------------------
+
+function deferredTasks(model: FunctionModel, project: Project): RuleHit[] {
+  if (!model.fn.decorators.some((d) => TASK_DECORATOR.test(d))) return [];
+  const origin = checkedEnqueue(model, project);
+  if (!origin) return [];
+  const hits: RuleHit[] = [];
+  for (const use of uses(model)) {
+    if (use.type !== "write" || guardedHere(model, use, RECHECK_KINDS)) continue;
+    hits.push({
+      severity: "high",
+      confidence: "high",
+      check: checkRef(origin.file, model, { site: origin.check.site, kind: origin.check.kind }),
+      use: { site: use.site, kind: useKindOf(use) },
+      message:
+        `The task \`${model.fn.name}\` writes on line ${use.site.line} without checking anything itself; the decision was taken in \`${origin.fn.name}\` (${origin.file.path}:${origin.check.site.line}) before the task was queued, ` +
+        "and the task runs later, in another process, on whatever the database holds then.",
+      remediation: `Re-check inside the task before line ${use.site.line}: open \`transaction.atomic()\`, fetch the rows with \`select_for_update()\`, test the state or permission again and return if it no longer holds.`,
+    });
+  }
+  return hits;
+}
+
+/** The first place in the project that enqueues this task after a check. */
+function checkedEnqueue(model: FunctionModel, project: Project): { file: FileFacts; fn: FunctionFacts; check: CheckEvent } | null {
+  for (const file of project.files) {
+    for (const fn of file.functions) {
+      for (const event of fn.events) {
+        if (event.type !== "write" || event.op !== "enqueue" || !event.task) continue;
+        const target = resolveCallee(project, file, fn, event.task);
+        if (!target || target.fn !== model.fn) continue;
+        const check = [...fn.events].reverse().find(
+          (e): e is CheckEvent => e.type === "check" && RECHECK_KINDS.has(e.kind) && e.pos < event.pos && inScopes(e.scopes, event.pos),
+        );
+        if (check) return { file, fn, check };
+      }
+    }
+  }
+  return null;
+}
+
+// ---- (c) dispatch()/initial() and (d) DRF object permissions --------------------------------
+
+function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
+  const cls = classOf(model.file, model.fn);
+  if (!cls) return [];
+  const short = model.fn.name.slice(cls.name.length + 1);
+  const isHandler = HANDLERS.test(model.fn.name) || model.fn.decorators.some((d) => /(^|\.)action\b/.test(d));
+  const sources: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
+  if (isHandler) {
+    for (const method of SETUP_METHODS) {
+      const found = findMethod(project.index, model.file, cls, method);
+      if (!found) continue;
+      for (const e of found.fn.events) {
+        if (e.type !== "check" || !RECHECK_KINDS.has(e.kind) || e.scopes.length === 0) continue;
+        if (e.kind === "state" && !mutableState(project, found.fn, e)) continue;
+        sources.push({ file: found.file, fn: found.fn, check: e });
+      }
+    }
+  }
+  if (OBJECT_WRITE_HOOKS.includes(short)) sources.push(...objectPermissionChecks(model, project, cls.name));
+  if (sources.length === 0) return [];
+  const hits: RuleHit[] = [];
+  for (const use of uses(model)) {
+    if (use.type !== "write" || guardedHere(model, use, RECHECK_KINDS) || lockedRecheck(model, use)) continue;
+    const origin = sources[sources.length - 1]!;
+    hits.push({
+      severity: "high",
+      confidence: origin.check.byName ? "medium" : "high",
+      check: checkRef(origin.file, model, { site: origin.check.site, kind: origin.check.kind }),
+      use: { site: use.site, kind: useKindOf(use) },
+      message:
+        `\`${origin.fn.name}\` checks on line ${origin.check.site.line} (\`${origin.check.site.text}\`) before \`${model.fn.name}\` runs, on an object read without a lock; ` +
+        `line ${use.site.line} writes on that decision later, without re-checking.`,
+      remediation: `Repeat the check in \`${model.fn.name}\` right before line ${use.site.line}, inside \`transaction.atomic()\` on a row fetched with \`select_for_update()\`; or make the write conditional on the checked state (\`filter(pk=…, <field>=<expected>).update(…)\`).`,
+    });
+  }
+  return hits;
+}
+
+function lockedRecheck(model: FunctionModel, use: FunctionEvent): boolean {
+  const region = atomicContaining(model, use.pos);
+  return region !== null && locksIn(model, region, use.pos).length > 0 && guardedHere(model, use, RECHECK_KINDS);
+}
+
+function mutableState(project: Project, fn: FunctionFacts, check: CheckEvent): boolean {
+  if (check.field === null || check.field === undefined) return true;
+  return isMutable(project, fn.defs[check.subjectDef ?? -1]?.query?.model ?? null, check.field);
+}
+
+/** State checks on `obj` in has_object_permission() of the view's permission classes. */
+function objectPermissionChecks(model: FunctionModel, project: Project, className: string): { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] {
+  const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
+  const endpoint = project.endpoints.find((e) => e.viewClass?.file === model.file.path && e.viewClass.name === className);
+  for (const ref of endpoint?.permissionClasses ?? []) {
+    const file = project.files.find((f) => f.path === ref.file);
+    const cls = file?.classes.find((c) => c.name === ref.name);
+    const found = file && cls ? findMethod(project.index, file, cls, "has_object_permission") : null;
+    if (!found) continue;
+    for (const e of found.fn.events) {
+      if (e.type === "check" && e.kind === "state" && mutableState(project, found.fn, e)) out.push({ file: found.file, fn: found.fn, check: e });
+    }
+  }
+  return out;
+}
