@@ -21,6 +21,8 @@ export interface HelperSummary {
   writes: { op: WriteOp; query: QueryShape | null }[];
   /** The helper evaluates a locked query (it takes a row lock for its caller's transaction). */
   lock: QueryShape | null;
+  /** The helper does slow work (network or file I/O, sleeps, loops of queries), directly or through calls. */
+  slow: boolean;
 }
 
 export interface Project {
@@ -191,6 +193,10 @@ function summarise(project: Project): void {
           summary.lock = target.lock;
           changed = true;
         }
+        if (target.slow && !summary.slow) {
+          summary.slow = true;
+          changed = true;
+        }
       }
     }
     if (!changed) break;
@@ -209,6 +215,7 @@ function ownSummary(fn: FunctionFacts): HelperSummary {
     raisesCheck: fn.denies ? authzKind : null,
     writes: fn.events.flatMap((e) => (e.type === "write" ? [{ op: e.op, query: e.query }] : [])),
     lock: lock && lock.type === "fetch" ? lock.query : null,
+    slow: fn.events.some((e) => e.type === "slow") || fn.regions.some((r) => r.kind === "loop" && fn.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= r.span[0] && e.pos < r.span[1])),
   };
 }
 

@@ -189,6 +189,8 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
       if (!found) continue;
       for (const e of found.fn.events) {
         if (e.type !== "check" || !RECHECK_KINDS.has(e.kind) || e.scopes.length === 0) continue;
+        // DRF's own dispatch to permission classes is modelled through the permission classes.
+        if (/\bself\.check_(object_)?permissions\s*\(/.test(e.site.text)) continue;
         if (e.kind === "state" && !mutableState(project, found.fn, e)) continue;
         sources.push({ file: found.file, fn: found.fn, check: e });
       }

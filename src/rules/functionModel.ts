@@ -8,7 +8,7 @@ import type {
 } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { checkKindByName } from "../extract/vocabulary.js";
-import { type Project, resolveCallee, summaryOf } from "../project/buildProject.js";
+import { type HelperSummary, type Project, resolveCallee, summaryOf } from "../project/buildProject.js";
 import { findMethod } from "../project/classes.js";
 import { withDeclaredChecks } from "./declaredChecks.js";
 import type { UseKind } from "./types.js";
@@ -64,6 +64,9 @@ function resolveEvents(project: Project, file: FileFacts, fn: FunctionFacts): Fu
     const target = resolveCallee(project, file, fn, event.callee);
     const summary = target ? summaryOf(project, target.file, target.fn) : undefined;
     events.push(...resolveCall(event, target !== null, summary));
+    // A call into a module of the project the scan cannot see (`gateway.charge()` from
+    // `.payments`) may do anything, typically network I/O: treat it as slow work.
+    if (!target && callsLocalModule(project, file, event.callee)) events.push({ type: "slow", pos: event.pos, site: event.site, what: `${event.callee}()` });
   }
   return events;
 }
@@ -134,10 +137,17 @@ export function buildFunctionModels(file: FileFacts, project: Project, checkHelp
   });
 }
 
+function callsLocalModule(project: Project, file: FileFacts, callee: string): boolean {
+  if (callee.startsWith("self.")) return false;
+  const target = file.imports[callee.split(".")[0]!];
+  if (!target) return false;
+  return target.startsWith(".") || project.localPackages.has(target.split(".")[0]!);
+}
+
 function resolveCall(
   event: CallEvent,
   resolved: boolean,
-  summary: { returnsCheck: string | null; raisesCheck: string | null; writes: { op: WriteEvent["op"]; query: WriteEvent["query"] }[]; lock: FetchEvent["query"] | null } | undefined,
+  summary: HelperSummary | undefined,
 ): FunctionEvent[] {
   const out: FunctionEvent[] = [];
   const base = { pos: event.pos, site: event.site };
@@ -154,6 +164,8 @@ function resolveCall(
     if (write) {
       out.push({ type: "write", ...base, op: write.op, defs: event.argDefs, targetDef: null, query: write.query, fFields: [], lookupFields: [], via: event.callee });
     }
+    // The helper's slow work (a gateway call, a loop of queries) widens the caller's window.
+    if (summary.slow) out.push({ type: "slow", ...base, what: `${event.callee}()` });
     if (out.length === 0) out.push(event);
     return out;
   }
@@ -197,6 +209,16 @@ export function windowEvents(model: FunctionModel, from: number, to: number): Fu
   return model.events.filter(
     (e) => e.pos > from && e.pos < to && (e.type === "fetch" || e.type === "write" || e.type === "call" || e.type === "slow"),
   );
+}
+
+/**
+ * Slow work between two positions: network or file I/O, sleeps, calls to helpers that do such
+ * work, and loops that query the database.
+ */
+export function slowWork(model: FunctionModel, from: number, to: number): boolean {
+  if (model.events.some((e) => e.type === "slow" && e.pos > from && e.pos < to)) return true;
+  return loopsBetween(model, from, to).some((loop) =>
+    model.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= loop.span[0] && e.pos < loop.span[1] && e.pos < to));
 }
 
 export function loopsBetween(model: FunctionModel, from: number, to: number): Region[] {
