@@ -63,10 +63,14 @@ function resolveEvents(project: Project, file: FileFacts, fn: FunctionFacts): Fu
     }
     const target = resolveCallee(project, file, fn, event.callee);
     const summary = target ? summaryOf(project, target.file, target.fn) : undefined;
-    events.push(...resolveCall(event, target !== null, summary));
+    const resolved = resolveCall(event, target !== null, summary);
     // A call into a module of the project the scan cannot see (`gateway.charge()` from
     // `.payments`) may do anything, typically network I/O: treat it as slow work.
-    if (!target && callsLocalModule(project, file, event.callee)) events.push({ type: "slow", pos: event.pos, site: event.site, what: `${event.callee}()` });
+    if (!target && resolved.length === 1 && resolved[0] === event && callsLocalModule(project, file, event.callee)) {
+      events.push({ type: "slow", pos: event.pos, site: event.site, what: event.callee });
+    } else {
+      events.push(...resolved);
+    }
   }
   return events;
 }
@@ -165,7 +169,7 @@ function resolveCall(
       out.push({ type: "write", ...base, op: write.op, defs: event.argDefs, targetDef: null, query: write.query, fFields: [], lookupFields: [], via: event.callee });
     }
     // The helper's slow work (a gateway call, a loop of queries) widens the caller's window.
-    if (summary.slow) out.push({ type: "slow", ...base, what: `${event.callee}()` });
+    if (summary.slow) out.push({ type: "slow", ...base, what: event.callee });
     if (out.length === 0) out.push(event);
     return out;
   }
