@@ -4,19 +4,13 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type CliIO, main } from "../src/cli/main.js";
 import { CONFIG_KEYS, ConfigError, findConfigFile, loadConfig, readConfigFile } from "../src/config/config.js";
 import { MODELS, redeemView, removeTempProjects, tempProject } from "./helpers/tempProject.js";
+import { runCli } from "./helpers/runCli.js";
 
 afterAll(removeTempProjects);
 
-async function run(argv: string[], cwd: string) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, cwd, env: { NO_COLOR: "1" }, stdoutIsTTY: false };
-  const code = await main([...argv, "--no-cache"], io);
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 async function reported(argv: string[], cwd: string): Promise<string[]> {
   const { code, stdout, stderr } = await run([...argv, "--format", "json"], cwd);
