@@ -42,7 +42,7 @@ export interface ScanOptions {
   perFileIgnores?: Readonly<Record<string, readonly string[]>>;
   /** Names of functions that are authorization checks (config `check-helpers`). */
   checkHelpers?: readonly string[];
-  /** Models whose rows authorization decisions depend on (config `sensitive-models`); no rule reads it in this version. */
+  /** Models whose rows authorization decisions depend on (config `sensitive-models`), beyond the built-in name pattern. */
   sensitiveModels?: readonly string[];
   /** Authentication classes that accept HTTP Basic credentials (config `basic-auth-classes`). */
   basicAuthClasses?: readonly string[];
@@ -107,7 +107,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   // Classes are written in views by their last name (`authentication_classes = [LegacyBasic]`).
   const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
   const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
-  const project: Project = buildProject(facts, { rootName: basename(found.root), basicAuthNames });
+  const project: Project = buildProject(facts, { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [] });
   const analysed = analyse(project, { rules, includeNonRequest: options.includeNonRequest ?? false, checkHelpers: options.checkHelpers ?? [] });
   const { findings, baselined } = narrowFindings(analysed, found.root, changed, options);
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));

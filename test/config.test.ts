@@ -251,3 +251,26 @@ class RedeemView(APIView):
     expect(plan.configFile).toBe(join(dir, "stalecheck.toml"));
   });
 });
+
+describe("sensitive-models", () => {
+  const view = `from django.http import HttpResponseForbidden, JsonResponse
+
+from .models import Document, Seat
+from .storage import archive
+
+
+def close_document(request, org_id, pk):
+    if not Seat.objects.filter(user=request.user, org_id=org_id, role="editor").exists():
+        return HttpResponseForbidden()
+    archive(pk)
+    Document.objects.filter(pk=pk).update(closed=True)
+    return JsonResponse({"closed": True})
+`;
+
+  it("makes a membership query on a configured model an authorization check", async () => {
+    const plain = tempProject({ "docs/__init__.py": "", "docs/views.py": view });
+    expect(await reported(["."], plain)).toEqual([]);
+    const configured = tempProject({ "stalecheck.toml": 'sensitive-models = ["Seat"]\n', "docs/__init__.py": "", "docs/views.py": view });
+    expect(await reported(["."], configured)).toEqual(["docs/views.py:11 STC101"]);
+  });
+});

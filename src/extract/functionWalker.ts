@@ -795,7 +795,8 @@ class FunctionWalker {
         root = { query: { model: null, source: "self.get_queryset()", filterFields: [], filterRefsUser: false, locked: false }, defs: [], builtPos: node.startIndex };
         break;
       }
-      if (!QUERYSET_BUILDERS.has(method)) break;
+      // Custom manager/queryset methods (`Invoice.objects.payable()`) return querysets too.
+      if (!QUERYSET_BUILDERS.has(method) && !isCustomQuerysetMethod(method, inner)) break;
       builders.push({ method, args: field(node, "arguments") });
       node = unwrap(inner);
     }
@@ -891,6 +892,12 @@ class FunctionWalker {
     if (method === "in_bulk" || method === "iterator") {
       const event = this.emitFetch(call, query, false, builtPos);
       return { kind: "fetch", event, query, single: false };
+    }
+    if (MANAGER_CREATES.has(method)) return this.emitWrite(call, "create", this.referencedDefs(args), null, baseQuery);
+    // Any other method of a manager or queryset is taken to be a custom one returning a queryset.
+    // (Only on `Model.objects` chains: a related object's own methods are not querysets.)
+    if (!NOT_QUERYSETS.has(method) && baseQuery.model !== null && baseQuery.source === baseQuery.model) {
+      return { kind: "queryset", query, builtPos, defs: [...baseDefs, ...this.referencedDefs(args)] };
     }
     return { kind: "other" };
   }
@@ -1282,6 +1289,19 @@ class FunctionWalker {
     }
     return [...out].sort((a, b) => a - b);
   }
+}
+
+/** Manager methods that create a row (`User.objects.create_user(...)`). */
+const MANAGER_CREATES = new Set(["create_user", "create_superuser", "acreate_user", "acreate_superuser"]);
+/** Queryset methods that return something other than a queryset. */
+const NOT_QUERYSETS = new Set(["aggregate", "aaggregate", "explain", "aexplain", "raw", "contains", "acontains", "as_manager", "get_prefetch_queryset"]);
+
+/** `X.objects.<method>()` with a method Django's QuerySet does not define: a custom one. */
+function isCustomQuerysetMethod(method: string, receiver: SyntaxNode): boolean {
+  if (SINGLE_FETCHES.has(method) || EXISTENCE_METHODS.has(method) || method in QUERYSET_WRITES || MANAGER_CREATES.has(method) || NOT_QUERYSETS.has(method)) return false;
+  if (method === "in_bulk" || method.startsWith("_")) return false;
+  const node = unwrap(receiver);
+  return node.type === "attribute" && MANAGER_ATTRS.has(field(node, "attribute")?.text ?? "");
 }
 
 const USER_ROLE_ATTRS = /^(role|roles|tier|plan|level|user_type|account_type|access_level|permission_level|is_\w+|can_\w+)$/;

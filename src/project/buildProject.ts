@@ -5,6 +5,7 @@
  */
 import type { CheckKind, FileFacts, FunctionEvent, FunctionFacts, ModelFacts, QueryShape, WriteOp } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
+import { AUTHZ_MODEL } from "../extract/vocabulary.js";
 import { classOf, findMethod } from "./classes.js";
 import { ModuleIndex } from "./modules.js";
 import { type Endpoint, buildRoutes } from "./routes.js";
@@ -37,6 +38,8 @@ export interface Project {
   localPackages: ReadonlySet<string>;
   index: ModuleIndex;
   endpoints: Endpoint[];
+  /** Models named in configuration (`sensitive-models`) whose rows authorization depends on. */
+  authzModels: ReadonlySet<string>;
 }
 
 export interface BuildOptions {
@@ -44,6 +47,8 @@ export interface BuildOptions {
   rootName?: string;
   /** Extra class, decorator or middleware names that authenticate with HTTP Basic. */
   basicAuthNames?: readonly string[];
+  /** Extra models whose rows authorization decisions depend on (config `sensitive-models`). */
+  authzModels?: readonly string[];
 }
 
 /** Django's own models whose uniqueness the scanned tree does not define. */
@@ -76,6 +81,7 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
   const project: Project = {
     files, models, mutatedFields, settings, summaries: new Map(), localPackages, index,
     endpoints: buildRoutes(files, index, settings, { basicAuthNames: options.basicAuthNames ?? [] }),
+    authzModels: new Set(options.authzModels ?? []),
   };
   summarise(project);
   return project;
@@ -228,6 +234,11 @@ export function isMutable(project: Project, model: string | null, field: string)
   if (model !== null) return project.mutatedFields.has(`${model}.${field}`);
   for (const key of project.mutatedFields) if (key.endsWith(`.${field}`)) return true;
   return false;
+}
+
+/** Do authorization decisions depend on this model's rows (users, memberships, roles, configured ones)? */
+export function isAuthzModel(project: Project, model: string | null): boolean {
+  return model !== null && (AUTHZ_MODEL.test(model) || project.authzModels.has(model));
 }
 
 /** Is a unique guarantee on `model` implied by equality on `fields`? */

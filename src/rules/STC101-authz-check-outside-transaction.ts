@@ -1,6 +1,7 @@
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { AUTHZ_MODEL } from "../extract/vocabulary.js";
+import { type Project, isAuthzModel } from "../project/buildProject.js";
 import {
   type FunctionModel, atomicContaining, checkPosition, describeWindow, inScopes, isAdjacent, locksIn, useKindOf,
 } from "./functionModel.js";
@@ -71,7 +72,7 @@ export const STC101: Rule = {
       ],
     },
   },
-  check(model) {
+  check(model, project) {
     const hits: RuleHit[] = [];
     const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && AUTHZ_CHECK_KINDS.has(e.kind) && e.scopes.length > 0);
     if (checks.length === 0) return hits;
@@ -81,7 +82,7 @@ export const STC101: Rule = {
       // The nearest check that guards this use decides the pairing.
       const guarding = checks.filter((c) => checkPosition(c) < use.pos && inScopes(c.scopes, use.pos));
       if (guarding.length === 0) continue;
-      if (guarding.some((c) => isProtected(model, c, use.pos))) continue;
+      if (guarding.some((c) => isProtected(model, project, c, use.pos))) continue;
       const check = guarding[guarding.length - 1]!;
       hits.push(report(model, check, use));
     }
@@ -102,7 +103,7 @@ function foldedIntoQuery(model: FunctionModel, use: FunctionEvent): boolean {
 }
 
 /** Check and use share an atomic block in which the rows the decision depends on were locked first. */
-function isProtected(model: FunctionModel, check: CheckEvent, usePos: number): boolean {
+function isProtected(model: FunctionModel, project: Project, check: CheckEvent, usePos: number): boolean {
   const at = checkPosition(check);
   const region = atomicContaining(model, at, usePos);
   if (!region) return false;
@@ -110,7 +111,7 @@ function isProtected(model: FunctionModel, check: CheckEvent, usePos: number): b
     return true;
   }
   return locksIn(model, region, at).some(
-    (lock) => lock.query.filterRefsUser || AUTHZ_MODEL.test(lock.query.model ?? lock.query.source),
+    (lock) => lock.query.filterRefsUser || isAuthzModel(project, lock.query.model) || AUTHZ_MODEL.test(lock.query.source),
   );
 }
 

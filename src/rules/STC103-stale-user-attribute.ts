@@ -1,5 +1,5 @@
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
-import { AUTHZ_MODEL } from "../extract/vocabulary.js";
+import { type Project, isAuthzModel } from "../project/buildProject.js";
 import { type FunctionModel, checkPosition, describeWindow, inScopes, slowWork, useKindOf } from "./functionModel.js";
 import type { Rule, RuleHit } from "./types.js";
 
@@ -57,7 +57,7 @@ export const STC103: Rule = {
       ],
     },
   },
-  check(model) {
+  check(model, project) {
     const hits: RuleHit[] = [];
     const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && (e.kind === "staff" || e.kind === "user-attr") && e.scopes.length > 0);
     if (checks.length === 0) return hits;
@@ -66,7 +66,7 @@ export const STC103: Rule = {
       const guarding = checks.filter((c) => checkPosition(c) < use.pos && inScopes(c.scopes, use.pos));
       // Only slow work in the window (I/O, a sleep, a slow helper, a loop of queries) gives a
       // demotion time to land; a query or two is the normal shape of every staff-only view.
-      const stale = guarding.filter((c) => slowWork(model, checkPosition(c), use.pos) && !revalidated(model, checkPosition(c), use.pos));
+      const stale = guarding.filter((c) => slowWork(model, checkPosition(c), use.pos) && !revalidated(model, project, checkPosition(c), use.pos));
       if (stale.length === 0 || stale.length < guarding.length) continue;
       const check = stale[stale.length - 1]!;
       hits.push(report(model, check, use));
@@ -76,12 +76,12 @@ export const STC103: Rule = {
 };
 
 /** The user is re-read between check and use: refresh_from_db() or a fresh query for them. */
-function revalidated(model: FunctionModel, from: number, to: number): boolean {
+function revalidated(model: FunctionModel, project: Project, from: number, to: number): boolean {
   return model.events.some(
     (e) =>
       e.pos > from && e.pos < to &&
       ((e.type === "refresh" && (e.def === -1 || model.defs[e.def]?.origin === "request-user") && !e.permCache) ||
-        ((e.type === "fetch" || (e.type === "check" && e.query !== undefined)) && e.query!.filterRefsUser && e.query!.model !== null && AUTHZ_MODEL.test(e.query!.model))),
+        ((e.type === "fetch" || (e.type === "check" && e.query !== undefined)) && e.query!.filterRefsUser && isAuthzModel(project, e.query!.model))),
   );
 }
 

@@ -57,6 +57,11 @@ function callersOf(project: Project): Map<string, CallSite[]> {
 function resolveEvents(project: Project, file: FileFacts, fn: FunctionFacts): FunctionEvent[] {
   const events: FunctionEvent[] = [];
   for (const event of fn.events) {
+    // An exists() on a configured authorization model, filtered by the requesting user, is a membership check.
+    if (event.type === "check" && event.kind === "exists" && event.query?.filterRefsUser && event.query.model && project.authzModels.has(event.query.model)) {
+      events.push({ ...event, kind: "membership" });
+      continue;
+    }
     if (event.type !== "call") {
       events.push(event);
       continue;
