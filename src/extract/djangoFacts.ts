@@ -148,7 +148,7 @@ function readUrlCall(call: SyntaxNode): UrlEntry | null {
   if (name !== "path" && name !== "re_path" && name !== "url") return null;
   const args = field(call, "arguments");
   const [routeNode, viewNode] = positionalArguments(args);
-  const route = routeNode ? stringValue(routeNode) : null;
+  const route = routeNode ? routeString(routeNode) : null;
   if (route === null || !viewNode) return null;
   const keywords = keywordArguments(args);
   const entry: UrlEntry = { line: call.startPosition.row + 1, route, regex: name !== "path", view: readViewRef(viewNode) };
@@ -158,6 +158,18 @@ function readUrlCall(call: SyntaxNode): UrlEntry | null {
     if (value !== null) entry.name = value;
   }
   return entry;
+}
+
+/** A route literal, or the template of `"^{mount_point}api/$".format(...)` with its placeholders kept. */
+function routeString(node: SyntaxNode): string | null {
+  const literal = stringValue(node);
+  if (literal !== null) return literal;
+  const fn = node.type === "call" ? field(node, "function") : null;
+  if (fn?.type === "attribute" && field(fn, "attribute")?.text === "format") {
+    const template = field(fn, "object");
+    return template ? stringValue(template) : null;
+  }
+  return null;
 }
 
 function readViewRef(node: SyntaxNode): ViewRef {
