@@ -2,7 +2,7 @@
  * The discover stage: which Python files a scan reads. Iterative, sorted, honours .gitignore
  * files and --exclude globs, never follows directory symlinks (no loops, nothing outside the tree).
  */
-import { lstatSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import picomatch from "picomatch";
@@ -85,7 +85,13 @@ export function discover(options: DiscoverOptions): DiscoverResult {
           subdirs.push(abs);
         } else if (entry.name.endsWith(".py")) {
           if (isIgnored(abs, false) || excluded?.(relPath)) continue;
-          if (entry.isSymbolicLink() && !symlinkInside(abs, root)) continue;
+          if (entry.isSymbolicLink()) {
+            const problem = symlinkProblem(abs, root);
+            if (problem) {
+              errors.push({ file: relPath, message: problem });
+              continue;
+            }
+          }
           if (entry.isFile() || entry.isSymbolicLink()) files.set(abs, { absolute: abs, path: relPath });
         }
       }
@@ -109,13 +115,15 @@ function scanRoot(cwd: string, inputs: string[]): string {
   return resolve(cwd);
 }
 
-function symlinkInside(abs: string, root: string): boolean {
+/** Why a symbolic link named `*.py` is not read, or null when its target is a file inside the tree. */
+function symlinkProblem(abs: string, root: string): string | null {
+  let target: string;
   try {
-    if (!lstatSync(abs).isSymbolicLink()) return true;
-    const target = realpathSync(abs);
-    const realRoot = realpathSync(root);
-    return target === realRoot || target.startsWith(realRoot + sep);
-  } catch {
-    return false;
+    target = realpathSync(abs);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ELOOP" ? "skipped: symbolic link loop" : `skipped: broken symbolic link (${code ?? "unreadable"})`;
   }
+  const realRoot = realpathSync(root);
+  return target === realRoot || target.startsWith(realRoot + sep) ? null : "skipped: symbolic link to a file outside the scanned directory";
 }

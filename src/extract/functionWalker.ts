@@ -804,15 +804,21 @@ class FunctionWalker {
       for (const id of visited) this.notOrm.add(id);
       return null;
     }
-    let { query, defs } = root;
+    // One pass over every builder's arguments: folding them one by one copies the filter list
+    // at each step, which is quadratic in the chain's length.
+    const filterArgs: SyntaxNode[] = [];
+    const defs = new Set(root.defs);
+    let locked = root.query.locked;
     for (let i = builders.length - 1; i >= 0; i--) {
       const { method, args } = builders[i]!;
       this.pushArgs(args);
-      query = method === "select_for_update" ? { ...query, locked: true } : this.refine(query, args);
+      if (method === "select_for_update") locked = true;
+      else if (args) filterArgs.push(args);
       // filter(pk=inv.pk): the queryset denotes rows derived from `inv`.
-      defs = [...defs, ...this.referencedDefs(args)];
+      for (const id of this.referencedDefs(args)) defs.add(id);
     }
-    return { query, defs, builtPos: root.builtPos };
+    const query = { ...this.refine(root.query, ...filterArgs), locked };
+    return { query, defs: [...defs], builtPos: root.builtPos };
   }
 
   /** The start of an ORM chain: `Model.objects`, a queryset variable, a related manager. */
@@ -903,11 +909,12 @@ class FunctionWalker {
   }
 
   /** Adds the filter keywords of a filter()/get()/exists() call to a query shape. */
-  private refine(query: QueryShape, args: SyntaxNode | null): QueryShape {
-    if (!args) return query;
+  private refine(query: QueryShape, ...argLists: (SyntaxNode | null)[]): QueryShape {
+    const lists = argLists.filter((a): a is SyntaxNode => a !== null);
+    if (lists.length === 0) return query;
     const fields = new Set(query.filterFields);
     let refsUser = query.filterRefsUser;
-    const stack: SyntaxNode[] = [args];
+    const stack: SyntaxNode[] = [...lists];
     while (stack.length > 0) {
       const node = stack.pop()!;
       if (node.type === "keyword_argument") {

@@ -67,6 +67,14 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
       case "MISSING":
         recordProblem(scan, node, lines);
         break;
+      case "print_statement":
+      case "exec_statement":
+        // tree-sitter-python still accepts Python 2 statements; say so once per file.
+        if (!scan.problems.some((p) => p.message.startsWith("Python 2"))) {
+          const line = node.startPosition.row + 1;
+          scan.problems.push({ line, message: `Python 2 syntax (${node.type.replace("_statement", "")} statement) at line ${line}: stalecheck reads Python 3; the rest of the file is analysed as far as it parses` });
+        }
+        break;
       case "comment":
         // Only comments that can suppress findings are kept: facts stay small.
         if (/noqa|stalecheck\s*:/i.test(node.text)) scan.directives.push({ line: node.startPosition.row + 1, text: node.text });
