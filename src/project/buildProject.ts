@@ -122,6 +122,19 @@ function sameSet(a: string[], b: string[]): boolean {
  * its scanned bases.
  */
 export function resolveCallee(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): { file: FileFacts; fn: FunctionFacts } | null {
+  // Every stage asks the same questions: answer each (file, caller, callee) once per project.
+  let memo = calleeMemo.get(project);
+  if (!memo) calleeMemo.set(project, (memo = new Map()));
+  const key = `${file.path}\u0000${caller.name}\u0000${callee}`;
+  if (memo.has(key)) return memo.get(key)!;
+  const answer = resolveCalleeUncached(project, file, caller, callee);
+  memo.set(key, answer);
+  return answer;
+}
+
+const calleeMemo = new WeakMap<Project, Map<string, { file: FileFacts; fn: FunctionFacts } | null>>();
+
+function resolveCalleeUncached(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): { file: FileFacts; fn: FunctionFacts } | null {
   if (callee.startsWith("self.") || callee.startsWith("cls.")) {
     const cls = classOf(file, caller);
     if (!cls) return null;

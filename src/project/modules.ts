@@ -15,12 +15,19 @@ export class ModuleIndex {
   private readonly byModule = new Map<string, FileFacts>();
   private readonly moduleOf = new Map<FileFacts, string>();
   private readonly suffixCache = new Map<string, FileFacts | null>();
+  /** Module names by their last segment: a suffix match always shares it. */
+  private readonly byLastSegment = new Map<string, string[]>();
 
   constructor(files: readonly FileFacts[]) {
     for (const file of files) {
       const name = moduleName(file.path);
       this.moduleOf.set(file, name);
-      if (!this.byModule.has(name)) this.byModule.set(name, file);
+      if (this.byModule.has(name)) continue;
+      this.byModule.set(name, file);
+      const last = name.split(".").pop()!;
+      const list = this.byLastSegment.get(last) ?? [];
+      list.push(name);
+      this.byLastSegment.set(last, list);
     }
   }
 
@@ -38,11 +45,11 @@ export class ModuleIndex {
     if (this.suffixCache.has(module)) return this.suffixCache.get(module)!;
     let best: FileFacts | null = null;
     let bestLength = 0;
-    for (const [name, file] of this.byModule) {
+    for (const name of this.byLastSegment.get(module.split(".").pop()!) ?? []) {
       if (name === "" || name === "__init__") continue;
       const matches = module.endsWith(`.${name}`) || name.endsWith(`.${module}`);
       if (matches && name.length > bestLength) {
-        best = file;
+        best = this.byModule.get(name)!;
         bestLength = name.length;
       }
     }
