@@ -59,6 +59,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
     urlpatterns: null, routers: [], settingAssignments: [], starImports: [], settingsModule: null, moduleDicts: [],
   };
   const stack: Frame[] = [{ node: root, prefix: "", className: null, classBases: [], inFunction: false }];
+  const fast = !root.hasError;
   while (stack.length > 0) {
     const frame = stack.pop()!;
     const { node } = frame;
@@ -76,8 +77,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
         }
         break;
       case "comment":
-        // Only comments that can suppress findings are kept: facts stay small.
-        if (/noqa|stalecheck\s*:/i.test(node.text)) scan.directives.push({ line: node.startPosition.row + 1, text: node.text });
+        // Collected below, in one native search of the tree.
         continue;
       case "import_statement":
       case "import_from_statement":
@@ -108,6 +108,10 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
         break;
     }
     if (node.isMissing) recordProblem(scan, node, lines);
+    // Inside a function body the function walker reads the code; here only nested definitions
+    // matter, and they sit in statement containers. Skipping expression subtrees halves the walk.
+    // A tree with syntax errors is walked fully, to find every broken region.
+    if (frame.inFunction && fast && !STATEMENT_CONTAINERS.has(node.type)) continue;
     const children = node.namedChildren;
     for (let i = children.length - 1; i >= 0; i--) {
       const child = children[i];
@@ -115,8 +119,21 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
     }
   }
   scan.problems.sort((a, b) => a.line - b.line);
+  // Only comments that can suppress findings are kept: facts stay small.
+  if (/noqa|stalecheck/i.test(lines.text)) {
+    for (const comment of root.descendantsOfType("comment")) {
+      if (comment && /noqa|stalecheck\s*:/i.test(comment.text)) scan.directives.push({ line: comment.startPosition.row + 1, text: comment.text });
+    }
+  }
   return scan;
 }
+
+/** Node types that hold statements, where a nested def or class can appear. */
+const STATEMENT_CONTAINERS = new Set([
+  "block", "if_statement", "elif_clause", "else_clause", "for_statement", "while_statement", "with_statement",
+  "try_statement", "except_clause", "except_group_clause", "finally_clause", "match_statement", "case_clause",
+  "decorated_definition", "function_definition", "class_definition", "module",
+]);
 
 function recordProblem(scan: ModuleScan, node: SyntaxNode, lines: SourceLines): void {
   scan.errorSpans.push([node.startIndex, node.endIndex]);

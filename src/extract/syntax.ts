@@ -102,8 +102,8 @@ export function positionalArguments(args: SyntaxNode | null): SyntaxNode[] {
 /** Source lines of a file, to quote the line of an event. */
 export class SourceLines {
   private readonly lines: string[];
-  constructor(source: string) {
-    this.lines = source.split(/\r\n|\r|\n/);
+  constructor(readonly text: string) {
+    this.lines = text.split(/\r\n|\r|\n/);
   }
   get count(): number {
     return this.lines.length;
