@@ -72,6 +72,8 @@ export interface QueryShape {
   /** The filter mentions the requesting user: authorization folded into the query. */
   filterRefsUser: boolean;
   locked: boolean;
+  /** Custom manager/queryset methods in the chain (`payable` in `Invoice.objects.payable()`); the index knows which lock. */
+  custom?: string[];
 }
 
 export interface FetchEvent {

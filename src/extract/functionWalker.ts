@@ -809,20 +809,27 @@ class FunctionWalker {
     const filterArgs: SyntaxNode[] = [];
     const defs = new Set(root.defs);
     let locked = root.query.locked;
+    const custom = [...(root.query.custom ?? [])];
     for (let i = builders.length - 1; i >= 0; i--) {
       const { method, args } = builders[i]!;
       this.pushArgs(args);
+      if (!QUERYSET_BUILDERS.has(method)) custom.push(method);
       if (method === "select_for_update") locked = true;
       else if (args) filterArgs.push(args);
       // filter(pk=inv.pk): the queryset denotes rows derived from `inv`.
       for (const id of this.referencedDefs(args)) defs.add(id);
     }
-    const query = { ...this.refine(root.query, ...filterArgs), locked };
+    const query: QueryShape = { ...this.refine(root.query, ...filterArgs), locked };
+    if (custom.length > 0) query.custom = custom;
     return { query, defs: [...defs], builtPos: root.builtPos };
   }
 
   /** The start of an ORM chain: `Model.objects`, a queryset variable, a related manager. */
   private ormRoot(node: SyntaxNode): { query: QueryShape; defs: number[]; builtPos: number } | null {
+    // Inside a custom Manager or QuerySet, `self` is the queryset (`return self.select_for_update()`).
+    if (node.type === "identifier" && node.text === "self" && this.site.classBases.some((b) => /(Manager|QuerySet)$/.test(b))) {
+      return { query: { model: null, source: "self", filterFields: [], filterRefsUser: false, locked: false }, defs: [], builtPos: node.startIndex };
+    }
     if (node.type === "identifier") {
       const id = this.lookup(node.text);
       const def = id === null ? null : this.defs[id];
@@ -903,7 +910,7 @@ class FunctionWalker {
     // Any other method of a manager or queryset is taken to be a custom one returning a queryset.
     // (Only on `Model.objects` chains: a related object's own methods are not querysets.)
     if (!NOT_QUERYSETS.has(method) && baseQuery.model !== null && baseQuery.source === baseQuery.model) {
-      return { kind: "queryset", query, builtPos, defs: [...baseDefs, ...this.referencedDefs(args)] };
+      return { kind: "queryset", query: { ...query, custom: [...(query.custom ?? []), method] }, builtPos, defs: [...baseDefs, ...this.referencedDefs(args)] };
     }
     return { kind: "other" };
   }

@@ -40,6 +40,8 @@ export interface Project {
   endpoints: Endpoint[];
   /** Models named in configuration (`sensitive-models`) whose rows authorization depends on. */
   authzModels: ReadonlySet<string>;
+  /** Methods of custom managers/querysets in the tree that return a `select_for_update()` queryset. */
+  lockingQuerysetMethods: ReadonlySet<string>;
 }
 
 export interface BuildOptions {
@@ -82,6 +84,8 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
     files, models, mutatedFields, settings, summaries: new Map(), localPackages, index,
     endpoints: buildRoutes(files, index, settings, { basicAuthNames: options.basicAuthNames ?? [] }),
     authzModels: new Set(options.authzModels ?? []),
+    lockingQuerysetMethods: new Set(files.flatMap((f) => f.functions.filter((fn) => fn.returnsLockedQuery && fn.className !== null &&
+      (f.classes.find((c) => c.name === fn.className)?.bases ?? []).some((b) => /(Manager|QuerySet)$/.test(b))).map((fn) => fn.name.split(".").pop()!))),
   };
   summarise(project);
   return project;

@@ -137,13 +137,20 @@ export function buildFunctionModels(file: FileFacts, project: Project, checkHelp
     const inherited = (permissions.get(`${file.path}\u0000${fn.name}`) ?? []).map((check): CheckEvent => ({
       ...check, pos: fn.span[0], scopes: [fn.span], guard: "decorator",
     }));
-    const events = [...inherited, ...withDeclaredChecks(file, fn, resolveEvents(project, file, fn), checkHelpers)];
+    const events = [...inherited, ...withDeclaredChecks(file, fn, resolveEvents(project, file, fn), checkHelpers)]
+      .map((e) => (e.type === "fetch" && locksThroughCustomMethod(project, e.query) ? { ...e, query: { ...e.query, locked: true } } : e));
     const atomic = fn.regions.filter((r) => r.kind === "atomic");
     if (project.settings.atomicRequests && fn.viewLike && !fn.nonAtomicRequests) {
       atomic.push({ kind: "atomic", span: fn.span, site: { ...fn.site, text: "ATOMIC_REQUESTS = True (settings)" } });
     }
-    return { file, fn, events, atomic, defs: fn.defs, callers: callers.get(`${file.path}\u0000${fn.name}`) ?? [] };
+    const defs = fn.defs.map((d) => (d.query && locksThroughCustomMethod(project, d.query) ? { ...d, query: { ...d.query, locked: true } } : d));
+    return { file, fn, events, atomic, defs, callers: callers.get(`${file.path}\u0000${fn.name}`) ?? [] };
   });
+}
+
+/** `Account.objects.locked()` where the tree's manager defines `locked()` as `self.select_for_update()`. */
+function locksThroughCustomMethod(project: Project, query: FetchEvent["query"]): boolean {
+  return !query.locked && (query.custom ?? []).some((m) => project.lockingQuerysetMethods.has(m));
 }
 
 function callsLocalModule(project: Project, file: FileFacts, callee: string): boolean {
