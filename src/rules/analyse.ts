@@ -4,9 +4,9 @@
  */
 import { createHash } from "node:crypto";
 import type { FileFacts, FunctionFacts } from "../extract/facts.js";
-import { type Project, resolveCallee } from "../project/buildProject.js";
+import type { Project } from "../project/buildProject.js";
 import type { Endpoint } from "../project/routes.js";
-import { buildFunctionModels } from "./functionModel.js";
+import { buildFunctionModels, callersOf } from "./functionModel.js";
 import { applySuppressions } from "./suppressions.js";
 import type { Confidence, Rule, Severity, UseKind } from "./types.js";
 import { windowBetween } from "./window.js";
@@ -116,14 +116,7 @@ function endpointReach(project: Project): (file: FileFacts, fn: FunctionFacts) =
     for (const handler of endpoint.handlers) add(byHandler, `${handler.file}\u0000${handler.function}`, endpoint);
     if (endpoint.viewClass) add(byClass, `${endpoint.viewClass.file}\u0000${endpoint.viewClass.name}`, endpoint);
   }
-  const callers = new Map<string, { file: FileFacts; fn: FunctionFacts }[]>();
-  for (const file of project.files) for (const fn of file.functions) for (const event of fn.events) {
-    if (event.type !== "call") continue;
-    const target = resolveCallee(project, file, fn, event.callee);
-    if (!target) continue;
-    const key = `${target.file.path}\u0000${target.fn.name}`;
-    callers.set(key, [...(callers.get(key) ?? []), { file, fn }]);
-  }
+  const callers = callersOf(project);
   // A handler's own routes; otherwise every route of its class (perform_update, helpers).
   const direct = (file: FileFacts, fn: FunctionFacts): Endpoint[] =>
     byHandler.get(`${file.path}\u0000${fn.name}`) ?? (fn.className ? byClass.get(`${file.path}\u0000${fn.className}`) ?? [] : []);
@@ -138,7 +131,7 @@ function endpointReach(project: Project): (file: FileFacts, fn: FunctionFacts) =
         const key = `${f.file.path}\u0000${f.fn.name}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        next.push(...(callers.get(key) ?? []));
+        for (const site of callers.get(key) ?? []) next.push({ file: site.file, fn: site.caller });
       }
       frontier = next;
     }

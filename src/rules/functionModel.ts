@@ -32,7 +32,7 @@ export interface FunctionModel {
 const callerIndex = new WeakMap<Project, Map<string, CallSite[]>>();
 
 /** Every resolved call in the project, by callee (`path\0name`), built once per project. */
-function callersOf(project: Project): Map<string, CallSite[]> {
+export function callersOf(project: Project): Map<string, CallSite[]> {
   const known = callerIndex.get(project);
   if (known) return known;
   const callers = new Map<string, CallSite[]>();
@@ -252,16 +252,22 @@ export function isAdjacent(model: FunctionModel, check: CheckEvent, usePos: numb
 
 /** A short description of what runs between check and use, for messages. */
 export function describeWindow(model: FunctionModel, from: number, to: number): string {
-  const events = windowEvents(model, from, to);
-  const slow = events.filter((e) => e.type === "slow");
-  const queries = events.filter((e) => e.type === "fetch" || e.type === "write").length;
-  const calls = events.filter((e) => e.type === "call").length;
+  const tally = tallyWindow(windowEvents(model, from, to));
   const parts: string[] = [];
-  if (slow.length > 0) parts.push(slow.map((e) => (e.type === "slow" ? `${e.what}() on line ${e.site.line}` : "")).join(", "));
-  if (queries > 0) parts.push(`${queries} other ${queries === 1 ? "query" : "queries"}`);
-  if (calls > 0) parts.push(`${calls} ${calls === 1 ? "call" : "calls"}`);
+  if (tally.slow.length > 0) parts.push(tally.slow.join(", "));
+  if (tally.queries > 0) parts.push(`${tally.queries} other ${tally.queries === 1 ? "query" : "queries"}`);
+  if (tally.calls > 0) parts.push(`${tally.calls} ${tally.calls === 1 ? "call" : "calls"}`);
   if (loopsBetween(model, from, to).length > 0) parts.push("a loop");
   return parts.length > 0 ? parts.join(", ") : "only Python statements, but the read and the write are separate round trips";
+}
+
+/** The work among some events, tallied for window descriptions: slow work by name, queries, calls. */
+export function tallyWindow(events: readonly FunctionEvent[]): { slow: string[]; queries: number; calls: number } {
+  return {
+    slow: events.flatMap((e) => (e.type === "slow" ? [`${e.what}() on line ${e.site.line}`] : [])),
+    queries: events.filter((e) => e.type === "fetch" || e.type === "write").length,
+    calls: events.filter((e) => e.type === "call").length,
+  };
 }
 
 export function useKindOf(write: WriteEvent): UseKind {

@@ -1,4 +1,4 @@
-import type { FunctionModel } from "./functionModel.js";
+import { type FunctionModel, tallyWindow } from "./functionModel.js";
 
 /**
  * What runs on the lines strictly between a check and its use ("requests.post() on line 78,
@@ -8,10 +8,7 @@ import type { FunctionModel } from "./functionModel.js";
 export function windowBetween(model: FunctionModel, checkLine: number, useLine: number): string | null {
   if (useLine - checkLine < 2) return null;
   const inside = (line: number) => line > checkLine && line < useLine;
-  const events = model.events.filter((e) => inside(e.site.line));
-  const slow = events.flatMap((e) => (e.type === "slow" ? [`${e.what}() on line ${e.site.line}`] : []));
-  const queries = events.filter((e) => e.type === "fetch" || e.type === "write").length;
-  const calls = events.filter((e) => e.type === "call").length;
+  const { slow, queries, calls } = tallyWindow(model.events.filter((e) => inside(e.site.line)));
   const loops = model.fn.regions.filter((r) => r.kind === "loop" && inside(r.site.line)).length;
   const parts = [...slow];
   if (queries > 0) parts.push(`${queries} ${queries === 1 ? "query" : "queries"}`);
