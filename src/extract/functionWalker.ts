@@ -751,13 +751,11 @@ class FunctionWalker {
     const [first, ...rest] = positionalArguments(args);
     let query: QueryShape = { model: null, source: "?", filterFields: [], filterRefsUser: false, locked: false };
     let builtPos = call.startIndex;
-    let defs: number[] = [];
     if (first) {
       const inner = this.evaluate(first);
       if (inner.kind === "queryset") {
         query = inner.query;
         builtPos = inner.builtPos;
-        defs = inner.defs;
       } else {
         const model = dottedName(first)?.split(".").pop() ?? null;
         query = { ...query, model, source: model ?? first.text };
@@ -767,7 +765,6 @@ class FunctionWalker {
     for (const arg of rest) this.stack.push({ node: arg });
     const single = !name.includes("list");
     const event = this.emitFetch(call, query, single, builtPos);
-    void defs;
     return { kind: "fetch", event, query, single };
   }
 
