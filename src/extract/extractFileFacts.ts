@@ -22,41 +22,36 @@ export function isRequestCode(path: string): boolean {
 
 /**
  * Parses one file and returns its facts. Pure: the same path and source give the same facts.
- * The syntax tree is deleted before returning.
  */
 export async function extractFileFacts(path: string, source: string, options: ExtractOptions = {}): Promise<FileFacts> {
-  const tree = await parsePython(source);
-  try {
-    const lines = new SourceLines(source);
-    const scan = scanModule(tree.rootNode, lines);
-    const ctx: FileContext = { lines, imports: scan.imports, transactionNames: new Set(options.transactionNames ?? []) };
-    const functions = [];
-    for (const site of scan.functions) {
-      // A function that contains a syntax error is skipped: its event model would be guesswork.
-      const [start, end] = [site.node.startIndex, site.node.endIndex];
-      if (scan.errorSpans.some(([s, e]) => s >= start && e <= end)) continue;
-      functions.push(extractFunction(site, ctx));
-    }
-    return {
-      path,
-      lines: lines.count,
-      requestCode: isRequestCode(path),
-      imports: scan.imports,
-      classes: scan.classes,
-      functions,
-      models: scan.models,
-      settings: scan.settings,
-      mutatedFields: [...scan.mutatedFields].sort(),
-      problems: scan.problems,
-      directives: scan.directives.sort((a, b) => a.line - b.line),
-      urlpatterns: scan.urlpatterns,
-      routers: scan.routers,
-      settingAssignments: scan.settingAssignments,
-      starImports: scan.starImports,
-      moduleDicts: scan.moduleDicts,
-      settingsModule: scan.settingsModule,
-    };
-  } finally {
-    tree.delete();
+  const root = await parsePython(source);
+  const lines = new SourceLines(source);
+  const scan = scanModule(root, lines);
+  const ctx: FileContext = { lines, imports: scan.imports, transactionNames: new Set(options.transactionNames ?? []) };
+  const functions = [];
+  for (const site of scan.functions) {
+    // A function that contains a syntax error is skipped: its event model would be guesswork.
+    const [start, end] = [site.node.startIndex, site.node.endIndex];
+    if (scan.errorSpans.some(([s, e]) => s >= start && e <= end)) continue;
+    functions.push(extractFunction(site, ctx));
   }
+  return {
+    path,
+    lines: lines.count,
+    requestCode: isRequestCode(path),
+    imports: scan.imports,
+    classes: scan.classes,
+    functions,
+    models: scan.models,
+    settings: scan.settings,
+    mutatedFields: [...scan.mutatedFields].sort(),
+    problems: scan.problems,
+    directives: scan.directives.sort((a, b) => a.line - b.line),
+    urlpatterns: scan.urlpatterns,
+    routers: scan.routers,
+    settingAssignments: scan.settingAssignments,
+    starImports: scan.starImports,
+    moduleDicts: scan.moduleDicts,
+    settingsModule: scan.settingsModule,
+  };
 }

@@ -80,7 +80,7 @@ class FunctionWalker {
       name: site.qualifiedName,
       className: site.className,
       params,
-      isAsync: node.children.some((c) => c?.type === "async"),
+      isAsync: node.children.some((c) => c.type === "async"),
       site: ctx.lines.site(node),
       span: span(node),
       decorators,
@@ -145,10 +145,7 @@ class FunctionWalker {
 
   private pushChildren(node: SyntaxNode): void {
     const children = node.namedChildren;
-    for (let i = children.length - 1; i >= 0; i--) {
-      const child = children[i];
-      if (child) this.stack.push({ node: child });
-    }
+    for (let i = children.length - 1; i >= 0; i--) this.stack.push({ node: children[i]! });
   }
 
   private pushAll(nodes: (SyntaxNode | null | undefined)[]): void {
@@ -226,7 +223,7 @@ class FunctionWalker {
   }
 
   private visitIf(node: SyntaxNode): void {
-    const alternatives = node.childrenForFieldName("alternative").filter((a): a is SyntaxNode => a !== null);
+    const alternatives = node.childrenForFieldName("alternative");
     const clauses: { condition: SyntaxNode | null; body: SyntaxNode | null }[] = [
       { condition: field(node, "condition"), body: field(node, "consequence") },
       ...alternatives.map((alt) =>
@@ -980,7 +977,7 @@ class FunctionWalker {
       switch (node.type) {
         case "comparison_operator": {
           const operands = namedChildren(node);
-          const operators = node.children.filter((c) => c !== null && !c.isNamed).map((c) => c!.type);
+          const operators = node.children.filter((c) => !c.isNamed).map((c) => c.type);
           if (operands.length === 2 && operators.length === 1 && (operators[0] === "!=" || operators[0] === "==")) {
             const [a, b] = operands as [SyntaxNode, SyntaxNode];
             const subject = this.stateSubject(a) ? a : this.stateSubject(b) ? b : null;
@@ -1333,7 +1330,7 @@ function readParams(parameters: SyntaxNode | null): string[] {
   for (const param of namedChildren(parameters)) {
     if (param.type === "identifier") out.push(param.text);
     else {
-      const name = field(param, "name") ?? param.namedChildren.find((c) => c?.type === "identifier") ?? null;
+      const name = field(param, "name") ?? param.namedChildren.find((c) => c.type === "identifier") ?? null;
       if (name) out.push(name.text);
     }
   }

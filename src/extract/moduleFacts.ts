@@ -77,7 +77,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
         }
         break;
       case "comment":
-        // Collected below, in one native search of the tree.
+        // Collected below, in one search of the tree.
         continue;
       case "import_statement":
       case "import_from_statement":
@@ -113,16 +113,13 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
     // A tree with syntax errors is walked fully, to find every broken region.
     if (frame.inFunction && fast && !STATEMENT_CONTAINERS.has(node.type)) continue;
     const children = node.namedChildren;
-    for (let i = children.length - 1; i >= 0; i--) {
-      const child = children[i];
-      if (child) stack.push({ ...frame, node: child });
-    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ ...frame, node: children[i]! });
   }
   scan.problems.sort((a, b) => a.line - b.line);
   // Only comments that can suppress findings are kept: facts stay small.
   if (/noqa|stalecheck/i.test(lines.text)) {
     for (const comment of root.descendantsOfType("comment")) {
-      if (comment && /noqa|stalecheck\s*:/i.test(comment.text)) scan.directives.push({ line: comment.startPosition.row + 1, text: comment.text });
+      if (/noqa|stalecheck\s*:/i.test(comment.text)) scan.directives.push({ line: comment.startPosition.row + 1, text: comment.text });
     }
   }
   return scan;

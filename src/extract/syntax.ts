@@ -6,10 +6,8 @@ export function field(node: SyntaxNode, name: string): SyntaxNode | null {
   return node.childForFieldName(name);
 }
 
-export function namedChildren(node: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (const child of node.namedChildren) if (child) out.push(child);
-  return out;
+export function namedChildren(node: SyntaxNode): readonly SyntaxNode[] {
+  return node.namedChildren;
 }
 
 export function span(node: SyntaxNode): Span {

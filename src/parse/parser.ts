@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
-import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
+import { Language, Parser } from "web-tree-sitter";
+import { copyTree, type SyntaxNode } from "./syntaxTree.js";
 
-export type { Node as SyntaxNode, Tree as SyntaxTree };
+export type { SyntaxNode };
 
 const require = createRequire(import.meta.url);
 let pythonParser: Promise<Parser> | undefined;
@@ -19,13 +20,14 @@ export function getPythonParser(): Promise<Parser> {
   return pythonParser;
 }
 
-/**
- * Parses Python source. The caller owns the tree and must call `tree.delete()`;
- * trees live in wasm memory and are not garbage collected.
- */
-export async function parsePython(source: string): Promise<Tree> {
+/** Parses Python source and returns the root of its plain-JavaScript copy (the wasm tree is freed). */
+export async function parsePython(source: string): Promise<SyntaxNode> {
   const parser = await getPythonParser();
   const tree = parser.parse(source);
   if (!tree) throw new Error("the parser returned no tree");
-  return tree;
+  try {
+    return copyTree(tree, source);
+  } finally {
+    tree.delete();
+  }
 }
