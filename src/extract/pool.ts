@@ -1,7 +1,9 @@
 /**
- * A pool of extraction workers (worker_threads), one tree-sitter parser each. Files are handed
- * out one at a time; a worker that runs past the per-file time budget, crashes or runs out of
- * memory is terminated and replaced, and only that file is reported.
+ * A pool of extraction workers (worker_threads), one tree-sitter parser each. Each worker holds a
+ * few files in flight and reads them in order, so it never waits for the main thread between
+ * files. A worker that runs past the per-file time budget, crashes or runs out of memory is
+ * terminated and replaced; only the file it was reading is reported, the files queued behind it
+ * go to another worker.
  */
 import { Worker } from "node:worker_threads";
 import type { ExtractOptions } from "./extractFileFacts.js";
@@ -32,7 +34,9 @@ interface Task {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  task: Task | null;
+  /** Files sent to the worker, in the order it reads them; the first is being read. */
+  tasks: Task[];
+  /** The budget of the first task, started when the worker reaches it. */
   timer: NodeJS.Timeout | null;
   /** Set once the pool has given up on this worker (terminated, crashed or closing). */
   gone: boolean;
@@ -41,6 +45,8 @@ interface Slot {
 /** Workers that die before they are ready this many times in a row mean the pool cannot work. */
 const MAX_START_FAILURES = 3;
 const DEFAULT_MAX_HEAP_MB = 2048;
+/** Files in flight per worker: enough to hide the round trip to the main thread. */
+const IN_FLIGHT_PER_WORKER = 4;
 
 export class ExtractionPool {
   private readonly queue: Task[] = [];
@@ -88,9 +94,12 @@ export class ExtractionPool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) break;
-      if (slot.ready && !slot.task && !slot.gone) this.assign(slot, this.queue.shift()!);
+    // Fill the least-loaded worker first, so files spread evenly.
+    for (let depth = 0; depth < IN_FLIGHT_PER_WORKER && this.queue.length > 0; depth++) {
+      for (const slot of this.slots) {
+        if (this.queue.length === 0) break;
+        if (slot.ready && !slot.gone && slot.tasks.length === depth) this.assign(slot, this.queue.shift()!);
+      }
     }
     this.roomWaiters = this.roomWaiters.filter((waiter) => {
       if (this.queue.length >= waiter.below && !this.broken) return true;
@@ -114,7 +123,7 @@ export class ExtractionPool {
       execArgv: entry.execArgv,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB },
     });
-    const slot: Slot = { worker, ready: false, task: null, timer: null, gone: false };
+    const slot: Slot = { worker, ready: false, tasks: [], timer: null, gone: false };
     this.slots.push(slot);
     worker.on("message", (reply: WorkerReply) => this.onReply(slot, reply));
     worker.on("error", (error) => this.onStopped(slot, error.message));
@@ -122,8 +131,8 @@ export class ExtractionPool {
   }
 
   private assign(slot: Slot, task: Task): void {
-    slot.task = task;
-    slot.timer = setTimeout(() => this.onTimeout(slot), this.options.timeoutMs);
+    slot.tasks.push(task);
+    if (slot.tasks.length === 1) this.startBudget(slot);
     const message: WorkerTask = { id: task.id, path: task.path, text: task.text };
     if (task.cache) message.cache = task.cache;
     slot.worker.postMessage(message);
@@ -139,6 +148,7 @@ export class ExtractionPool {
     }
     const task = this.finishTask(slot);
     if (!task || task.id !== reply.id) return;
+    if (slot.tasks.length > 0) this.startBudget(slot);
     if (reply.type === "done") {
       task.resolve({ ok: true, facts: reply.facts, cacheError: reply.cacheError });
     } else {
@@ -174,18 +184,26 @@ export class ExtractionPool {
     this.pump();
   }
 
+  /** The worker has just reached its first task: its time budget starts now. */
+  private startBudget(slot: Slot): void {
+    slot.timer = setTimeout(() => this.onTimeout(slot), this.options.timeoutMs);
+  }
+
+  /** Takes the task the worker was reading off the slot. */
   private finishTask(slot: Slot): Task | null {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    const task = slot.task;
-    slot.task = null;
-    return task;
+    return slot.tasks.shift() ?? null;
   }
 
-  /** Drops a worker from the pool and terminates it; `pump()` starts a new one if work remains. */
+  /**
+   * Drops a worker from the pool and terminates it; the files queued behind the one it was
+   * reading go back to the front of the queue, and `pump()` starts a new worker for them.
+   */
   private replace(slot: Slot): void {
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
+    this.queue.unshift(...slot.tasks.splice(0));
     this.retire(slot);
     void slot.worker.terminate().catch(() => undefined);
   }

@@ -1,7 +1,8 @@
 /**
- * An extraction worker: one tree-sitter parser, one file at a time. It receives source text,
- * sends back plain `FileFacts` (structured-cloned) and, when asked, writes them to the facts
- * cache, so serialising entries costs the main thread nothing. It never sees the rules.
+ * An extraction worker: one tree-sitter parser, one file at a time, in the order sent. It
+ * receives source text, sends back plain `FileFacts` (structured-cloned) and, when asked, writes
+ * them to the facts cache, so serialising entries costs the main thread nothing. It never sees
+ * the rules.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { writeEntry } from "../cache/factsCache.js";
@@ -34,15 +35,19 @@ const setup = workerData as WorkerSetup;
 // Parse a snippet before taking files, so compiling the grammar does not eat the first file's time budget.
 (await getPythonParser()).parse("def warm_up(request):\n    return [x for x in request.GET if x]\n")?.delete();
 port.postMessage({ type: "ready" } satisfies WorkerReply);
+// Files are read one after another, in the order they arrive: the pool times the first in line.
+let reading = Promise.resolve();
 port.on("message", (task: WorkerTask) => {
-  extractFileFacts(task.path, task.text, setup.extract).then(
-    (facts) => {
-      const cacheError = task.cache ? writeEntry(task.cache.entry, task.cache.contentHash, facts) : null;
-      port.postMessage({ type: "done", id: task.id, facts, cacheError } satisfies WorkerReply);
-    },
-    (error: unknown) => {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      port.postMessage({ type: "failed", id: task.id, message, recycle: true } satisfies WorkerReply);
-    },
-  );
+  reading = reading.then(() => read(task));
 });
+
+async function read(task: WorkerTask): Promise<void> {
+  try {
+    const facts = await extractFileFacts(task.path, task.text, setup.extract);
+    const cacheError = task.cache ? writeEntry(task.cache.entry, task.cache.contentHash, facts) : null;
+    port!.postMessage({ type: "done", id: task.id, facts, cacheError } satisfies WorkerReply);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    port!.postMessage({ type: "failed", id: task.id, message, recycle: true } satisfies WorkerReply);
+  }
+}
