@@ -4,6 +4,8 @@ import { basename, join, resolve } from "node:path";
 import { configGlobMatcher } from "./config/fileFilters.js";
 import { changedFiles } from "./discover/changedFiles.js";
 import { discover } from "./discover/discover.js";
+import { extractorFingerprint } from "./cache/factsCache.js";
+import { ResultCache } from "./cache/resultCache.js";
 import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
 import { buildProject, type Project } from "./project/buildProject.js";
 import type { Endpoint } from "./project/routes.js";
@@ -73,9 +75,14 @@ export interface ScanResult {
   /** Settings modules read (relative paths). Not in the JSON output. */
   settingsFiles: string[];
   /** How many files were parsed and how many came from the cache. Not part of the JSON output. */
-  extraction?: ExtractionStats;
+  extraction?: ScanStats;
   /** Findings the baseline covered (not in `findings`). Not part of the JSON output. */
   baselined?: number;
+}
+
+export interface ScanStats extends ExtractionStats {
+  /** The whole analysis came from the result cache: nothing was parsed or analysed. */
+  analysisCached: boolean;
 }
 
 export class UsageError extends Error {}
@@ -95,28 +102,54 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const found = { ...discovered, files: discovered.files.filter((f) => !configExcluded(f.absolute)) };
   // Asked before the scan so that a bad revision fails at once.
   const changed = options.changedSince !== undefined ? changedFiles(found.root, options.changedSince) : null;
-  const { facts, errors: fileErrors, stats: extraction } = await extractFiles(found.files, {
-    ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
-    ...(options.fileTimeoutMs !== undefined ? { fileTimeoutMs: options.fileTimeoutMs } : {}),
-    cacheDir: options.cacheDir ?? null,
-    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-    extract: { transactionNames: options.transactionNames ?? [] },
-    ...(options.onFile ? { onFile: options.onFile } : {}),
-  });
-  const errors: ScanError[] = [...found.errors, ...fileErrors];
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const extract = { transactionNames: options.transactionNames ?? [] };
   // Classes are written in views by their last name (`authentication_classes = [LegacyBasic]`).
   const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
   const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
-  const project: Project = buildProject(facts, { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [] });
-  const analysed = analyse(project, { rules, includeNonRequest: options.includeNonRequest ?? false, checkHelpers: options.checkHelpers ?? [] });
-  const { findings, baselined } = narrowFindings(analysed, found.root, changed, options);
+  const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [] };
+  const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false, checkHelpers: options.checkHelpers ?? [] };
+  const results = options.cacheDir
+    ? new ResultCache(options.cacheDir, {
+      root: found.root, maxFileBytes, extractor: extractorFingerprint(extract), project: projectOptions,
+      analyse: { ...analyseOptions, rules: rules.map((r) => r.meta.code) },
+    })
+    : null;
+  let analysis = results?.lookup(found.files, maxFileBytes) ?? null;
+  let extraction: ScanStats;
+  if (analysis) {
+    extraction = { parsed: 0, cached: found.files.length, cacheRejected: 0, cacheWriteError: null, analysisCached: true };
+  } else {
+    const extracted = await extractFiles(found.files, {
+      ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
+      ...(options.fileTimeoutMs !== undefined ? { fileTimeoutMs: options.fileTimeoutMs } : {}),
+      cacheDir: options.cacheDir ?? null,
+      maxFileBytes,
+      extract,
+      ...(options.onFile ? { onFile: options.onFile } : {}),
+    });
+    const project: Project = buildProject(extracted.facts, projectOptions);
+    analysis = {
+      findings: analyse(project, analyseOptions),
+      fileErrors: extracted.errors,
+      endpoints: project.endpoints,
+      settingsFiles: project.settings.files,
+      functions: extracted.facts.reduce((n, f) => n + f.functions.length, 0),
+    };
+    extraction = { ...extracted.stats, analysisCached: false };
+    if (results && !extracted.transient && extracted.stats.cacheWriteError === null) {
+      extraction.cacheWriteError = results.store(found.files, extracted.contentKeys, analysis);
+    }
+  }
+  const errors: ScanError[] = [...found.errors, ...analysis.fileErrors];
+  const { findings, baselined } = narrowFindings(analysis.findings, found.root, changed, options);
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   return {
     version: 1,
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     summary: {
       files: found.files.length,
-      functions: facts.reduce((n, f) => n + f.functions.length, 0),
+      functions: analysis.functions,
       findings: findings.length,
       errors: errors.length,
       durationMs: Math.round(performance.now() - started),
@@ -124,8 +157,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     findings,
     errors,
     root: found.root,
-    endpoints: project.endpoints,
-    settingsFiles: project.settings.files,
+    endpoints: analysis.endpoints,
+    settingsFiles: analysis.settingsFiles,
     extraction,
     ...(options.baseline ? { baselined } : {}),
   };

@@ -1,10 +1,12 @@
 /** The facts cache: a warm scan parses nothing, gives the same bytes, and never trusts a bad entry. */
-import { appendFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
+import { formatEndpointsJson } from "../src/report/endpoints.js";
 import { formatJson } from "../src/report/json.js";
-import { scan, type ScanOptions } from "../src/scan.js";
+import { formatText } from "../src/report/text.js";
+import { scan, type ScanOptions, type ScanResult } from "../src/scan.js";
 import { copyFixtureTree, pythonFiles, temporaryDirectory } from "./helpers/trees.js";
 
 const work = temporaryDirectory("cache");
@@ -40,8 +42,8 @@ describe("facts cache", () => {
     const uncached = await run({});
     const cold = await run({ cacheDir });
     const warm = await run({ cacheDir });
-    expect(cold.stats).toMatchObject({ parsed: files.length, cached: 0, cacheRejected: 0, cacheWriteError: null });
-    expect(warm.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0 });
+    expect(cold.stats).toMatchObject({ parsed: files.length, cached: 0, cacheRejected: 0, cacheWriteError: null, analysisCached: false });
+    expect(warm.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0, analysisCached: true });
     expect(cold.json).toBe(uncached.json);
     expect(warm.json).toBe(uncached.json);
     expect(entries(cacheDir)).toHaveLength(files.length);
@@ -56,7 +58,7 @@ describe("facts cache", () => {
       writeFileSync(target, original.replace(/^/, "# an edit that shifts every line\n"));
       const warm = await run({ cacheDir });
       const fresh = await run({});
-      expect(warm.stats).toMatchObject({ parsed: 1, cached: files.length - 1 });
+      expect(warm.stats).toMatchObject({ parsed: 1, cached: files.length - 1, analysisCached: false });
       expect(warm.json).toBe(fresh.json);
     } finally {
       writeFileSync(target, original);
@@ -83,14 +85,17 @@ describe("facts cache", () => {
     const [a, b] = [text(swappedA!), text(swappedB!)];
     writeFileSync(swappedA!, b);
     writeFileSync(swappedB!, a);
+    // Without this the tree's stored analysis would answer and no facts entry would be read.
+    rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
 
     const repaired = await run({ cacheDir });
     expect(repaired.stats.parsed).toBe(6);
     expect(repaired.stats.cached).toBe(files.length - 6);
     expect(repaired.stats.cacheRejected).toBe(4);
     expect(repaired.json).toBe(reference.json);
+    rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
     const again = await run({ cacheDir });
-    expect(again.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0 });
+    expect(again.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0, analysisCached: false });
     expect(again.json).toBe(reference.json);
   });
 
@@ -110,6 +115,108 @@ describe("facts cache", () => {
     expect(result.stats.cacheWriteError).toMatch(/ENOTDIR|EEXIST/);
     expect(result.stats.parsed).toBe(files.length);
     expect(result.json).toBe(reference.json);
+  });
+});
+
+describe("result cache", () => {
+  const cacheDir = join(work.dir, "results");
+  const resultEntries = () => readdirSync(join(cacheDir, "results-v1")).filter((n) => n.endsWith(".json"));
+
+  it("answers an unchanged tree without parsing or analysing, with the same text, JSON and endpoints", async () => {
+    const cold = await run({ cacheDir });
+    const warm = await run({ cacheDir });
+    expect(cold.stats.analysisCached).toBe(false);
+    expect(warm.stats).toMatchObject({ parsed: 0, analysisCached: true });
+    expect(warm.json).toBe(cold.json);
+    const text = (r: ScanResult) => formatText(r, { color: false }).replace(/in \d+(\.\d+)? ?m?s/g, "");
+    expect(text(warm.result)).toBe(text(cold.result));
+    expect(formatEndpointsJson(warm.result)).toBe(formatEndpointsJson(cold.result));
+    expect(resultEntries()).toHaveLength(1);
+  });
+
+  it("misses when one file's content changes, and when it changes back", async () => {
+    const target = join(tree, "rules", "STC101", "function_views.py");
+    const original = readFileSync(target, "utf8");
+    try {
+      // Same size, same findings count: only the content key can tell.
+      writeFileSync(target, original.replace(/request/, "requesT"));
+      const edited = await run({ cacheDir });
+      expect(edited.stats).toMatchObject({ parsed: 1, analysisCached: false });
+      expect(edited.json).toBe((await run({})).json);
+    } finally {
+      writeFileSync(target, original);
+    }
+    const restored = await run({ cacheDir });
+    expect(restored.stats).toMatchObject({ parsed: 1, analysisCached: false });
+    expect((await run({ cacheDir })).stats.analysisCached).toBe(true);
+  });
+
+  it("misses when a file is added, becomes unreadable, or goes", async () => {
+    const extra = join(tree, "rules", "added_later.py");
+    writeFileSync(extra, "def view(request):\n    return None\n");
+    try {
+      expect((await run({ cacheDir })).stats).toMatchObject({ parsed: 1, analysisCached: false });
+      writeFileSync(extra, "\u0000binary");
+      const unreadable = await run({ cacheDir });
+      expect(unreadable.stats).toMatchObject({ parsed: 0, analysisCached: false });
+      expect(unreadable.result.errors).toContainEqual({ file: "rules/added_later.py", message: expect.stringMatching(/binary file/) });
+      const again = await run({ cacheDir });
+      expect(again.stats.analysisCached).toBe(true);
+      expect(again.json).toBe(unreadable.json);
+    } finally {
+      rmSync(extra, { force: true });
+    }
+    expect((await run({ cacheDir })).stats.analysisCached).toBe(false);
+  });
+
+  it("keys the analysis by the options that shape it, but not by the ones applied after it", async () => {
+    const base = await run({ cacheDir });
+    expect(base.stats.analysisCached).toBe(true);
+    const helpers = await run({ cacheDir, checkHelpers: ["billing.auth.can_charge"] });
+    expect(helpers.stats.analysisCached).toBe(false);
+    const selected = await run({ cacheDir, select: ["STC101"] });
+    expect(selected.stats.analysisCached).toBe(false);
+    expect(selected.result.findings.every((f) => f.rule === "STC101")).toBe(true);
+    const selectedAgain = await run({ cacheDir, select: ["STC101"] });
+    expect(selectedAgain.stats.analysisCached).toBe(true);
+    expect(selectedAgain.json).toBe(selected.json);
+    // Per-file ignores narrow the stored analysis; they do not need a new one.
+    const narrowed = await run({ cacheDir, perFileIgnores: { "rules/STC101/*.py": ["STC101"] } });
+    expect(narrowed.stats.analysisCached).toBe(true);
+    expect(narrowed.result.findings.some((f) => f.file.startsWith("rules/STC101/") && f.rule === "STC101")).toBe(false);
+    expect(narrowed.result.findings.length).toBeLessThan(base.result.findings.length);
+  });
+
+  it("ignores a damaged or foreign entry and writes a sound one", async () => {
+    const reference = await run({});
+    const [name] = resultEntries();
+    const entry = join(cacheDir, "results-v1", name!);
+    const original = readFileSync(entry, "utf8");
+    const [header, body] = [original.slice(0, original.indexOf("\n")), original.slice(original.indexOf("\n") + 1)];
+    // One changed finding line: still JSON, but the body no longer matches its checksum.
+    writeFileSync(entry, `${header}\n${body.replace(/"line":(\d+)/, (_, d: string) => `"line":${Number(d) + 1}`)}`);
+    const damaged = await run({ cacheDir });
+    expect(damaged.stats.analysisCached).toBe(false);
+    expect(damaged.json).toBe(reference.json);
+    writeFileSync(entry, "not an entry");
+    expect((await run({ cacheDir })).stats.analysisCached).toBe(false);
+    const healed = await run({ cacheDir });
+    expect(healed.stats.analysisCached).toBe(true);
+    expect(healed.json).toBe(reference.json);
+  });
+
+  it("does not keep an analysis in which a file ran out of its time budget", async () => {
+    const dir = temporaryDirectory("budget-cache");
+    try {
+      const terms = Array.from({ length: 290_000 }, (_, i) => `u.flag${i}`);
+      writeFileSync(join(dir.dir, "a_generated.py"), `def allowed(u):\n    return ${terms.join(" or ")}\n`);
+      const budgetCache = join(dir.dir, ".cache");
+      const first = await scan({ paths: [dir.dir], jobs: 1, fileTimeoutMs: 1000, cacheDir: budgetCache });
+      expect(first.errors.map((e) => e.message)).toEqual([expect.stringMatching(/per-file time budget/)]);
+      expect(existsSync(join(budgetCache, "results-v1"))).toBe(false);
+    } finally {
+      dir.remove();
+    }
   });
 });
 

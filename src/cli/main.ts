@@ -10,7 +10,6 @@ import { TOOL_VERSION } from "../version.js";
 import { ArgsError, HELP, parseArgs } from "./args.js";
 import { planCheck, renderReport } from "./checkRun.js";
 import { progressBar } from "./progress.js";
-import { runProbeCommand } from "../probe/cli.js";
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -38,7 +37,8 @@ function writeOutput(path: string, text: string): void {
 }
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
-  if (argv[0] === "probe") return runProbeCommand(argv.slice(1), io);
+  // Loaded on demand: a scan should not pay for the probe's modules at start-up.
+  if (argv[0] === "probe") return (await import("../probe/cli.js")).runProbeCommand(argv.slice(1), io);
   let args;
   try {
     args = parseArgs(argv);

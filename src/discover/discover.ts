@@ -50,9 +50,10 @@ export function discover(options: DiscoverOptions): DiscoverResult {
       files.set(input, { absolute: input, path: rel(input) });
       continue;
     }
-    const stack: { dir: string; ignores: Ignore[]; bases: string[] }[] = [{ dir: input, ignores: [], bases: [] }];
+    // Relative paths are built by appending names: path.relative per entry cost more than the walk.
+    const stack: { dir: string; relDir: string; ignores: Ignore[]; bases: string[] }[] = [{ dir: input, relDir: rel(input), ignores: [], bases: [] }];
     while (stack.length > 0) {
-      const { dir, ignores, bases } = stack.pop()!;
+      const { dir, relDir, ignores, bases } = stack.pop()!;
       let entries;
       try {
         entries = readdirSync(dir, { withFileTypes: true });
@@ -76,14 +77,16 @@ export function discover(options: DiscoverOptions): DiscoverResult {
           return relToBase !== "" && ig.ignores(isDir ? `${relToBase}/` : relToBase);
         });
       const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const subdirs: string[] = [];
+      const subdirs: { abs: string; relPath: string }[] = [];
       for (const entry of sorted) {
+        const isDirectory = entry.isDirectory();
+        if (!isDirectory && !entry.name.endsWith(".py")) continue;
         const abs = join(dir, entry.name);
-        const relPath = rel(abs);
-        if (entry.isDirectory()) {
+        const relPath = relDir === "." ? entry.name : `${relDir}/${entry.name}`;
+        if (isDirectory) {
           if (SKIPPED_DIRECTORIES.has(entry.name) || isIgnored(abs, true) || excluded?.(relPath) || excluded?.(`${relPath}/`)) continue;
-          subdirs.push(abs);
-        } else if (entry.name.endsWith(".py")) {
+          subdirs.push({ abs, relPath });
+        } else {
           if (isIgnored(abs, false) || excluded?.(relPath)) continue;
           if (entry.isSymbolicLink()) {
             const problem = symlinkProblem(abs, root);
@@ -95,7 +98,10 @@ export function discover(options: DiscoverOptions): DiscoverResult {
           if (entry.isFile() || entry.isSymbolicLink()) files.set(abs, { absolute: abs, path: relPath });
         }
       }
-      for (let i = subdirs.length - 1; i >= 0; i--) stack.push({ dir: subdirs[i]!, ignores: localIgnores, bases: localBases });
+      for (let i = subdirs.length - 1; i >= 0; i--) {
+        const { abs, relPath } = subdirs[i]!;
+        stack.push({ dir: abs, relDir: relPath, ignores: localIgnores, bases: localBases });
+      }
     }
   }
   const list = [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -6,6 +6,7 @@
 import { availableParallelism } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { FactsCache, extractorFingerprint } from "../cache/factsCache.js";
+import { contentKey } from "../cache/resultCache.js";
 import type { DiscoveredFile } from "../discover/discover.js";
 import { readSource } from "../discover/readSource.js";
 import type { ExtractOptions } from "./extractFileFacts.js";
@@ -46,6 +47,10 @@ export interface ExtractionStats {
 export interface ExtractFilesResult {
   /** Facts of every file that could be read, in discovery order. */
   facts: FileFacts[];
+  /** With a cache: each file's content key (see `contentKey`; the text's hash when readable), in discovery order. */
+  contentKeys: string[];
+  /** A file ran out of time or crashed its worker: the outcome may differ next time, so it is not a result to keep. */
+  transient: boolean;
   /** Unreadable or skipped files and the syntax problems of read ones, in discovery order. */
   errors: FileError[];
   stats: ExtractionStats;
@@ -68,6 +73,8 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   const pool = new ExtractionPool({ size: jobs, timeoutMs, extract: options.extract });
   const facts: (FileFacts | null)[] = new Array(files.length).fill(null);
   const errors: FileError[][] = Array.from({ length: files.length }, () => []);
+  const contentKeys: string[] = new Array(files.length).fill("");
+  let transient = false;
   const pending: Promise<void>[] = [];
   let done = 0;
   let parsed = 0;
@@ -84,12 +91,13 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
     for (let index = 0; index < files.length && !failure; index++) {
       const file = files[index]!;
       const source = readSource(file.absolute, options.maxFileBytes);
+      if (cache) contentKeys[index] = contentKey(source);
       if (!source.ok) {
         errors[index]!.push({ file: file.path, message: source.reason });
         finished();
         continue;
       }
-      const contentHash = cache ? FactsCache.contentHash(source.text) : "";
+      const contentHash = contentKeys[index]!;
       const hit = cache?.lookup(file.absolute, file.path, contentHash);
       if (hit) {
         accept(index, hit);
@@ -104,6 +112,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
             accept(index, outcome.facts);
             if (outcome.cacheError) cache?.noteWriteError(outcome.cacheError);
           } else {
+            transient = true;
             errors[index]!.push({ file: file.path, message: outcome.message });
           }
           finished();
@@ -126,6 +135,8 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   }
   return {
     facts: facts.filter((f): f is FileFacts => f !== null),
+    contentKeys,
+    transient,
     errors: errors.flat(),
     stats: {
       parsed,

@@ -1,0 +1,164 @@
+/**
+ * The result cache: the analysis of a whole tree (findings before per-file ignores, baselines and
+ * --changed-since; file errors; endpoints), reused when every file's content, the file list, the
+ * tool's code and the options that shape the analysis are unchanged. A warm re-scan of an
+ * unchanged tree then reads and hashes the files and stops there: no parse, no facts, no rules.
+ *
+ * Each file is keyed by the hash of its decoded text, or by why it cannot be read, exactly as the
+ * extraction stage saw it; a file that changed in the middle of a scan therefore never matches a
+ * result made from its other content. An entry is checked before it is trusted (its key and a
+ * checksum of its body); anything else is a miss, and the entry is rewritten after the scan.
+ *
+ * Layout: DIR/results-v1/<key>.json, one entry per scan root and set of options, the most recently
+ * used few kept.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { DiscoveredFile } from "../discover/discover.js";
+import { type SourceRead, readSource } from "../discover/readSource.js";
+import type { FileError } from "../extract/extractFiles.js";
+import type { Endpoint } from "../project/routes.js";
+import type { Finding } from "../rules/analyse.js";
+import { FactsCache } from "./factsCache.js";
+
+const LAYOUT = "results-v1";
+/** Entries kept: other roots, other options, other builds. */
+const KEEP_ENTRIES = 8;
+
+/** What a scan computes from its files, before narrowing by per-file ignores, revision or baseline. */
+export interface Analysis {
+  findings: Finding[];
+  /** Per-file read and syntax errors (not discovery errors, which are recomputed each scan). */
+  fileErrors: FileError[];
+  endpoints: Endpoint[];
+  settingsFiles: string[];
+  functions: number;
+}
+
+interface Entry {
+  /** Per file, in discovery order: path and content key. */
+  files: [string, string][];
+  analysis: Analysis;
+}
+
+interface Header {
+  key: string;
+  body: string;
+}
+
+/** The key of one file's content as the scan read it: the text's hash, or why it cannot be read. */
+export function contentKey(source: SourceRead): string {
+  return source.ok ? FactsCache.contentHash(source.text) : `unreadable: ${source.reason}`;
+}
+
+export class ResultCache {
+  readonly key: string;
+  private readonly path: string;
+
+  /**
+   * `scope` names everything besides file contents and this build's code that the analysis
+   * depends on: the scan root, the options, the extractor's fingerprint (grammar included).
+   */
+  constructor(private readonly root: string, scope: unknown) {
+    this.key = createHash("sha256").update(codeFingerprint()).update(JSON.stringify(scope)).digest("hex").slice(0, 32);
+    this.path = join(root, LAYOUT, `${this.key}.json`);
+  }
+
+  /** The stored analysis if every file still has the content it was made from; never throws. */
+  lookup(files: readonly DiscoveredFile[], maxFileBytes: number): Analysis | null {
+    let raw: string;
+    try {
+      raw = readFileSync(this.path, "utf8");
+    } catch {
+      return null;
+    }
+    const entry = this.decode(raw);
+    if (!entry || entry.files.length !== files.length) return null;
+    for (let i = 0; i < files.length; i++) {
+      const [path, key] = entry.files[i]!;
+      if (path !== files[i]!.path || key !== contentKey(readSource(files[i]!.absolute, maxFileBytes))) return null;
+    }
+    try {
+      const now = new Date();
+      utimesSync(this.path, now, now);
+    } catch {
+      // Only the pruning order depends on it.
+    }
+    return entry.analysis;
+  }
+
+  /** Stores an analysis; returns why it could not, or null. Never throws. */
+  store(files: readonly DiscoveredFile[], contentKeys: readonly string[], analysis: Analysis): string | null {
+    const body = JSON.stringify({ files: files.map((f, i) => [f.path, contentKeys[i]!]), analysis } satisfies Entry);
+    const header: Header = { key: this.key, body: checksum(body) };
+    const temporary = `${this.path}.${randomUUID()}.tmp`;
+    try {
+      mkdirSync(join(this.root, LAYOUT), { recursive: true });
+      writeFileSync(temporary, `${JSON.stringify(header)}\n${body}`);
+      renameSync(temporary, this.path);
+      prune(join(this.root, LAYOUT));
+      return null;
+    } catch (error) {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Nothing was written.
+      }
+      const e = error as NodeJS.ErrnoException;
+      return e.code ? `${e.code}: ${e.path ?? ""}`.trim() : String(error);
+    }
+  }
+
+  private decode(raw: string): Entry | null {
+    const newline = raw.indexOf("\n");
+    if (newline < 0) return null;
+    try {
+      const header = JSON.parse(raw.slice(0, newline)) as Partial<Header>;
+      const body = raw.slice(newline + 1);
+      if (header?.key !== this.key || header.body !== checksum(body)) return null;
+      const entry = JSON.parse(body) as Entry;
+      const a = entry?.analysis;
+      const sound = Array.isArray(entry?.files) && a && [a.findings, a.fileErrors, a.endpoints, a.settingsFiles].every(Array.isArray) && typeof a.functions === "number";
+      return sound ? entry : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function prune(dir: string): void {
+  const entries = readdirSync(dir)
+    .filter((name) => name.endsWith(".json"))
+    .map((name) => ({ name, used: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.used - a.used || (a.name < b.name ? -1 : 1));
+  for (const stale of entries.slice(KEEP_ENTRIES)) rmSync(join(dir, stale.name), { force: true });
+}
+
+function checksum(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+let fingerprint: string | undefined;
+
+/**
+ * The code a result depends on: every stage from discovery to the rules. Any other build gives
+ * another key, so results made by it are never read.
+ */
+function codeFingerprint(): string {
+  if (fingerprint) return fingerprint;
+  const hash = createHash("sha256");
+  const base = new URL("../", import.meta.url);
+  for (const stage of ["discover", "extract", "parse", "project", "rules"]) {
+    const dir = fileURLToPath(new URL(`${stage}/`, base));
+    for (const name of readdirSync(dir).sort()) {
+      const file = join(dir, name);
+      if (statSync(file).isFile()) hash.update(`${stage}/${name}\n`).update(readFileSync(file));
+    }
+  }
+  const scanModule = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "scan.ts" : "scan.js", base));
+  hash.update(readFileSync(scanModule));
+  fingerprint = hash.digest("hex");
+  return fingerprint;
+}
