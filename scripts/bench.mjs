@@ -160,6 +160,8 @@ function runCorpus(corpus, options, build) {
     { key: "nocache", label: `stalecheck --no-cache (--jobs ${cpus().length})`, command: check(["--no-cache"]) },
     // Runs right after the cold scans, which leave the cache full.
     { key: "warm", label: "stalecheck warm (unchanged tree, cache filled)", command: check(["--cache-dir", cache]) },
+    // One file edited since the last scan: its facts and the analysis are redone, the rest is cached.
+    { key: "edit", label: "stalecheck after editing one file (cache filled)", command: check(["--cache-dir", cache]), before: () => editOneFile(corpus.root) },
     { key: "ruff", label: `ruff ${ruffVersion()} (wasm, 1 thread): ${RUFF_RULES.join(",")}`, command: ["node", fileURLToPath(import.meta.url), "--ruff", corpus.root, build] },
     { key: "bandit", label: `bandit ${banditVersion()} -r`, command: ["bandit", "-r", corpus.root, "-q", "-f", "json", "-o", join(options.work, "bandit.json")], ok: [0, 1] },
   ];
@@ -177,6 +179,15 @@ function runCorpus(corpus, options, build) {
     const times = samples[i].map((s) => s.seconds).sort((a, b) => a - b);
     return { key: c.key, label: c.label, min: times[0], median: median(times), rss: Math.max(...samples[i].map((s) => s.rss)) };
   });
+}
+
+/** Adds or removes a trailing comment in one file of the corpus, so each round sees a real edit. */
+function editOneFile(root) {
+  const single = join(root, "rest_framework", "views.py");
+  const file = existsSync(single) ? single : join(root, "copy1", "rest_framework", "views.py");
+  const text = readFileSync(file, "utf8");
+  const marker = "# edited by the benchmark\n";
+  writeFileSync(file, text.endsWith(marker) ? text.slice(0, -marker.length) : text + marker);
 }
 
 /** One run under GNU time: wall seconds and peak RSS (MB) of the process and its threads. */
@@ -211,6 +222,7 @@ function ratios(rows) {
     `bandit / cold: ${x(m.bandit, m.cold)}× (target ≥ 5×: ${verdict(m.bandit >= 5 * m.cold)})`,
     `ruff-wasm / cold: ${x(m.ruff, m.cold)}× (target > 1×: ${verdict(m.ruff > m.cold)})`,
     `warm / cold: ${(100 * m.warm / m.cold).toFixed(1)}% (target < 10%: ${verdict(m.warm < 0.1 * m.cold)})`,
+    `one file edited / cold: ${(100 * m.edit / m.cold).toFixed(1)}% (no target)`,
   ];
 }
 

@@ -125,20 +125,26 @@ function sameSet(a: string[], b: string[]): boolean {
  * imported function), `module.helper` through an import, `self.helper` through the class and
  * its scanned bases.
  */
-export function resolveCallee(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): { file: FileFacts; fn: FunctionFacts } | null {
-  // Every stage asks the same questions: answer each (file, caller, callee) once per project.
-  let memo = calleeMemo.get(project);
-  if (!memo) calleeMemo.set(project, (memo = new Map()));
-  const key = `${file.path}\u0000${caller.name}\u0000${callee}`;
-  if (memo.has(key)) return memo.get(key)!;
-  const answer = resolveCalleeUncached(project, file, caller, callee);
-  memo.set(key, answer);
+export function resolveCallee(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): Callee | null {
+  // Every stage asks the same questions: answer each (caller, callee) once per project. A
+  // caller's facts object belongs to one file, so it keys the answers without building strings.
+  let byCaller = calleeMemo.get(project);
+  if (!byCaller) calleeMemo.set(project, (byCaller = new Map()));
+  let answers = byCaller.get(caller);
+  if (!answers) byCaller.set(caller, (answers = new Map()));
+  let answer = answers.get(callee);
+  if (answer === undefined) {
+    answer = resolveCalleeUncached(project, file, caller, callee);
+    answers.set(callee, answer);
+  }
   return answer;
 }
 
-const calleeMemo = new WeakMap<Project, Map<string, { file: FileFacts; fn: FunctionFacts } | null>>();
+type Callee = { file: FileFacts; fn: FunctionFacts };
 
-function resolveCalleeUncached(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): { file: FileFacts; fn: FunctionFacts } | null {
+const calleeMemo = new WeakMap<Project, Map<FunctionFacts, Map<string, Callee | null>>>();
+
+function resolveCalleeUncached(project: Project, file: FileFacts, caller: FunctionFacts, callee: string): Callee | null {
   if (callee.startsWith("self.") || callee.startsWith("cls.")) {
     const cls = classOf(file, caller);
     if (!cls) return null;
@@ -146,17 +152,16 @@ function resolveCalleeUncached(project: Project, file: FileFacts, caller: Functi
   }
   if (!callee.includes(".")) {
     const prefix = caller.name.includes(".") ? caller.name.slice(0, caller.name.lastIndexOf(".")) : "";
+    const named = (name: string) => project.index.functionsNamed(file, name);
     const local =
-      file.functions.find((f) => f.name === `${caller.name}.${callee}`) ??
-      (prefix && !caller.className ? file.functions.find((f) => f.name === `${prefix}.${callee}`) : undefined) ??
-      file.functions.find((f) => f.name === callee && f.className === null);
+      named(`${caller.name}.${callee}`)[0] ??
+      (prefix && !caller.className ? named(`${prefix}.${callee}`)[0] : undefined) ??
+      named(callee).find((f) => f.className === null);
     if (local) return { file, fn: local };
   }
   const symbol = project.index.resolve(file, callee);
   return symbol.kind === "function" ? { file: symbol.file, fn: symbol.fn } : null;
 }
-
-const summaryKey = (file: FileFacts, fn: FunctionFacts) => `${file.path}\u0000${fn.name}`;
 
 export function summaryOf(project: Project, file: FileFacts, fn: FunctionFacts): HelperSummary | undefined {
   return project.summaries.get(file.path)?.get(fn.name);
@@ -164,42 +169,50 @@ export function summaryOf(project: Project, file: FileFacts, fn: FunctionFacts):
 
 /** Interprocedural summaries of every function, solved to a fixpoint over the call graph. */
 function summarise(project: Project): void {
-  const all: { file: FileFacts; fn: FunctionFacts; summary: HelperSummary }[] = [];
+  interface Node {
+    fn: FunctionFacts;
+    summary: HelperSummary;
+    /** Resolved calls; recursion and unresolved calls simply contribute nothing. */
+    calls: { event: FunctionEvent; target: HelperSummary; self: boolean }[];
+    /** Summaries of the functions whose results this one returns. */
+    returned: HelperSummary[];
+  }
+  const all: Node[] = [];
   for (const file of project.files) {
     const map = new Map<string, HelperSummary>();
     for (const fn of file.functions) {
       const summary = ownSummary(fn);
       map.set(fn.name, summary);
-      all.push({ file, fn, summary });
+      all.push({ fn, summary, calls: [], returned: [] });
     }
     project.summaries.set(file.path, map);
   }
-  // Resolve each call once; recursion and unresolved calls simply contribute nothing.
-  const callees = new Map<string, { event: FunctionEvent; target: HelperSummary; self: boolean }[]>();
-  const returned = new Map<string, HelperSummary[]>();
-  for (const { file, fn } of all) {
-    const list: { event: FunctionEvent; target: HelperSummary; self: boolean }[] = [];
-    for (const event of fn.events) {
-      if (event.type !== "call") continue;
-      const target = resolveCallee(project, file, fn, event.callee);
-      if (target) list.push({ event, target: summaryOf(project, target.file, target.fn)!, self: target.fn === fn });
+  // Resolve each call once.
+  let at = 0;
+  for (const file of project.files) {
+    for (const fn of file.functions) {
+      const node = all[at++]!;
+      for (const event of fn.events) {
+        if (event.type !== "call") continue;
+        const target = resolveCallee(project, file, fn, event.callee);
+        if (target) node.calls.push({ event, target: summaryOf(project, target.file, target.fn)!, self: target.fn === fn });
+      }
+      for (const c of fn.returnCallees) {
+        const target = resolveCallee(project, file, fn, c);
+        if (target) node.returned.push(summaryOf(project, target.file, target.fn)!);
+      }
     }
-    callees.set(summaryKey(file, fn), list);
-    returned.set(summaryKey(file, fn), fn.returnCallees.flatMap((c) => {
-      const target = resolveCallee(project, file, fn, c);
-      return target ? [summaryOf(project, target.file, target.fn)!] : [];
-    }));
   }
   for (let round = 0; round < MAX_FIXPOINT_ROUNDS; round++) {
     let changed = false;
-    for (const { file, fn, summary } of all) {
-      for (const other of returned.get(summaryKey(file, fn)) ?? []) {
+    for (const { fn, summary, calls, returned } of all) {
+      for (const other of returned) {
         if (other.returnsCheck && !summary.returnsCheck) {
           summary.returnsCheck = other.returnsCheck;
           changed = true;
         }
       }
-      for (const { event, target, self } of callees.get(summaryKey(file, fn)) ?? []) {
+      for (const { event, target, self } of calls) {
         if (self || event.type !== "call") continue;
         if (fn.denies && !summary.raisesCheck && event.scopes.length > 0) {
           const kind = target.returnsCheck ?? target.raisesCheck;

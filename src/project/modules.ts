@@ -17,6 +17,10 @@ export class ModuleIndex {
   private readonly suffixCache = new Map<string, FileFacts | null>();
   /** Module names by their last segment: a suffix match always shares it. */
   private readonly byLastSegment = new Map<string, string[]>();
+  /** Per file, its functions by qualified name (in definition order), built on first use. */
+  private readonly functionsByName = new Map<FileFacts, Map<string, FunctionFacts[]>>();
+  private readonly classesByName = new Map<FileFacts, Map<string, ClassFacts>>();
+  private readonly qualifiedCache = new Map<string, Symbol>();
 
   constructor(files: readonly FileFacts[]) {
     for (const file of files) {
@@ -79,7 +83,7 @@ export class ModuleIndex {
     if (local && rest.length > 0) {
       // A method of a class defined here: `Class.method`.
       if (local.kind === "class") {
-        const fn = file.functions.find((f) => f.name === `${local.cls.name}.${rest.join(".")}`);
+        const fn = this.functionsNamed(file, `${local.cls.name}.${rest.join(".")}`)[0];
         if (fn) return { kind: "function", file, fn };
       }
       return { kind: "external", qualified: dotted };
@@ -87,8 +91,33 @@ export class ModuleIndex {
     return qualified ? this.resolveQualified(qualified) : { kind: "external", qualified: dotted };
   }
 
+  /** Functions of `file` with this qualified name (`view`, `Class.method`), in definition order. */
+  functionsNamed(file: FileFacts, name: string): readonly FunctionFacts[] {
+    let byName = this.functionsByName.get(file);
+    if (!byName) {
+      byName = new Map();
+      for (const fn of file.functions) {
+        const list = byName.get(fn.name);
+        if (list) list.push(fn);
+        else byName.set(fn.name, [fn]);
+      }
+      this.functionsByName.set(file, byName);
+    }
+    return byName.get(name) ?? [];
+  }
+
   /** Resolves a fully qualified dotted name: `pkg.mod.func`, `pkg.mod.Class`, `pkg.mod`. */
-  resolveQualified(qualified: string, depth = 0): Symbol {
+  resolveQualified(qualified: string): Symbol {
+    // The index never changes, and stages ask about the same names again and again.
+    let symbol = this.qualifiedCache.get(qualified);
+    if (!symbol) {
+      symbol = this.resolveQualifiedUncached(qualified, 0);
+      this.qualifiedCache.set(qualified, symbol);
+    }
+    return symbol;
+  }
+
+  private resolveQualifiedUncached(qualified: string, depth: number): Symbol {
     const parts = qualified.split(".");
     for (let cut = parts.length; cut >= 1; cut--) {
       const file = this.find(parts.slice(0, cut).join("."));
@@ -99,16 +128,23 @@ export class ModuleIndex {
       if (local) return local;
       // Re-exported through the module's own imports (`from .views import *` is not followed).
       const imported = file.imports[rest[0]!];
-      if (imported && depth < 8) return this.resolveQualified([this.absolute(file, imported), ...rest.slice(1)].join("."), depth + 1);
+      if (imported && depth < 8) return this.resolveQualifiedUncached([this.absolute(file, imported), ...rest.slice(1)].join("."), depth + 1);
       return { kind: "external", qualified };
     }
     return { kind: "external", qualified };
   }
 
   private localSymbol(file: FileFacts, name: string): Symbol | null {
-    const fn = file.functions.find((f) => f.name === name);
+    const fn = this.functionsNamed(file, name)[0];
     if (fn) return { kind: "function", file, fn };
-    const cls = file.classes.find((c) => c.name === name);
+    let byName = this.classesByName.get(file);
+    if (!byName) {
+      byName = new Map();
+      // The first class of a name wins, as a linear search would find it.
+      for (const cls of file.classes) if (!byName.has(cls.name)) byName.set(cls.name, cls);
+      this.classesByName.set(file, byName);
+    }
+    const cls = byName.get(name);
     if (cls) return { kind: "class", file, cls };
     return null;
   }
