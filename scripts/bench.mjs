@@ -8,6 +8,7 @@
  * min/median, followed by the ratios that issue 5 sets targets for. Not a test.
  *
  *   npm run bench -- [--runs N] [--large-runs N] [--skip-large] [--work DIR] [--django DIR] [--drf DIR]
+ *   node scripts/bench.mjs --stages DIR     where one process spends its time on DIR, per stage
  *
  * Needs: `apt-get install bandit python3-django python3-djangorestframework time` (Debian),
  * `taskset` (util-linux) for the one-core rows, and a built dist/ (`npm run bench` builds).
@@ -26,6 +27,7 @@ const RUFF_RULES = ["E", "F", "W", "B", "S", "DJ", "UP", "SIM", "C4", "PL"];
 // Sub-modes run in their own measured process: the floor and the ruff-wasm linter.
 if (process.argv[2] === "--floor") await floor(process.argv[3], process.argv[4]);
 else if (process.argv[2] === "--ruff") await ruff(process.argv[3], process.argv[4]);
+else if (process.argv[2] === "--stages") await stages(resolve(process.argv[3]), process.argv[4] ?? REPO);
 else await bench(parseOptions(process.argv.slice(2)));
 
 function parseOptions(argv) {
@@ -166,6 +168,7 @@ function runCorpus(corpus, options, build) {
     { key: "bandit", label: `bandit ${banditVersion()} -r`, command: ["bandit", "-r", corpus.root, "-q", "-f", "json", "-o", join(options.work, "bandit.json")], ok: [0, 1] },
   ];
   // Round-robin: each round runs every case once, so a change in machine load hits all alike.
+  undoEdit(corpus.root);
   const samples = cases.map(() => []);
   for (let run = 0; run < corpus.runs; run++) {
     cases.forEach((c, i) => {
@@ -175,19 +178,30 @@ function runCorpus(corpus, options, build) {
       process.stderr.write(`  ${corpus.name} | round ${run + 1} | ${c.label}: ${sample.seconds.toFixed(2)} s, ${sample.rss} MB\n`);
     });
   }
+  undoEdit(corpus.root);
   return cases.map((c, i) => {
     const times = samples[i].map((s) => s.seconds).sort((a, b) => a - b);
     return { key: c.key, label: c.label, min: times[0], median: median(times), rss: Math.max(...samples[i].map((s) => s.rss)) };
   });
 }
 
+const EDIT_MARKER = "# edited by the benchmark\n";
+
+function editedFile(root) {
+  const single = join(root, "rest_framework", "views.py");
+  return existsSync(single) ? single : join(root, "copy1", "rest_framework", "views.py");
+}
+
 /** Adds or removes a trailing comment in one file of the corpus, so each round sees a real edit. */
 function editOneFile(root) {
-  const single = join(root, "rest_framework", "views.py");
-  const file = existsSync(single) ? single : join(root, "copy1", "rest_framework", "views.py");
-  const text = readFileSync(file, "utf8");
-  const marker = "# edited by the benchmark\n";
-  writeFileSync(file, text.endsWith(marker) ? text.slice(0, -marker.length) : text + marker);
+  const text = readFileSync(editedFile(root), "utf8");
+  writeFileSync(editedFile(root), text.endsWith(EDIT_MARKER) ? text.slice(0, -EDIT_MARKER.length) : text + EDIT_MARKER);
+}
+
+/** Leaves the corpus as generated, for the next run and for its line count. */
+function undoEdit(root) {
+  const text = readFileSync(editedFile(root), "utf8");
+  if (text.endsWith(EDIT_MARKER)) writeFileSync(editedFile(root), text.slice(0, -EDIT_MARKER.length));
 }
 
 /** One run under GNU time: wall seconds and peak RSS (MB) of the process and its threads. */
@@ -275,6 +289,61 @@ async function floor(root, build) {
     tree.delete();
   }
   process.stdout.write(`${JSON.stringify({ files: files.length, nodes })}\n`);
+}
+
+/**
+ * Where the time goes, in one process and one thread: each stage of the extraction per file
+ * (parse, copy of the tree, module scan, function walker), then the project and rule stages.
+ * Three rounds: the first runs on a cold JIT, as every real scan does.
+ */
+async function stages(root, build) {
+  const from = (module) => import(pathToFileURL(join(build, "dist", module)).href);
+  const { discover } = await from("discover/discover.js");
+  const { readSource } = await from("discover/readSource.js");
+  const { getPythonParser } = await from("parse/parser.js");
+  const { copyTree } = await from("parse/syntaxTree.js");
+  const { scanModule } = await from("extract/moduleFacts.js");
+  const { extractFunction } = await from("extract/functionWalker.js");
+  const { SourceLines } = await from("extract/syntax.js");
+  const { extractFileFacts } = await from("extract/extractFileFacts.js");
+  const { buildProject } = await from("project/buildProject.js");
+  const { analyse } = await from("rules/analyse.js");
+  const { RULES } = await from("rules/registry.js");
+  const parser = await getPythonParser();
+  const { files } = discover({ cwd: root, paths: [], exclude: [] });
+  const sources = files.map((f) => ({ path: f.path, read: readSource(f.absolute, 5 * 1024 * 1024) })).filter((s) => s.read.ok);
+  const ms = (t) => `${Math.round(t)} ms`;
+  for (let round = 1; round <= 3; round++) {
+    const time = { parse: 0, copy: 0, scan: 0, functions: 0 };
+    for (const { read } of sources) {
+      let at = performance.now();
+      const tree = parser.parse(read.text);
+      const lap = (key) => {
+        const now = performance.now();
+        time[key] += now - at;
+        at = now;
+      };
+      lap("parse");
+      const rootNode = copyTree(tree, read.text);
+      tree.delete();
+      lap("copy");
+      const lines = new SourceLines(read.text);
+      const scan = scanModule(rootNode, lines);
+      lap("scan");
+      const context = { lines, imports: scan.imports, transactionNames: new Set() };
+      for (const site of scan.functions) extractFunction(site, context);
+      lap("functions");
+    }
+    const facts = [];
+    for (const { path, read } of sources) facts.push(await extractFileFacts(path, read.text));
+    let at = performance.now();
+    const project = buildProject(facts, { rootName: root.split("/").pop(), basicAuthNames: [], authzModels: [] });
+    const built = performance.now() - at;
+    at = performance.now();
+    const findings = analyse(project, { rules: RULES, includeNonRequest: false, checkHelpers: [] });
+    const analysed = performance.now() - at;
+    console.log(`round ${round}: parse ${ms(time.parse)}, copy ${ms(time.copy)}, module scan ${ms(time.scan)}, function walker ${ms(time.functions)}; buildProject ${ms(built)}, analyse ${ms(analysed)} (${sources.length} files, ${findings.length} findings)`);
+  }
 }
 
 /** ruff's linter compiled to wasm, one thread, every discovered file, the broad rule set. */

@@ -91,6 +91,8 @@ export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
 
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
+  // Wall-clock time, for the result cache: files changed after this are not trusted by their stat.
+  const startedAt = Date.now();
   const { rules, unknown } = selectRules(options.select, options.ignore);
   if (unknown.length > 0) throw new UsageError(`unknown rule selector: ${unknown.join(", ")} (see \`stalecheck rules\`)`);
   // A path that does not exist is a typo in a command line or CI script: fail loudly, exit 2.
@@ -138,7 +140,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     };
     extraction = { ...extracted.stats, analysisCached: false };
     if (results && !extracted.transient && extracted.stats.cacheWriteError === null) {
-      extraction.cacheWriteError = results.store(found.files, extracted.contentKeys, analysis);
+      extraction.cacheWriteError = results.store(found.files, startedAt, extracted.contentKeys, extracted.identities, analysis);
     }
   }
   const errors: ScanError[] = [...found.errors, ...analysis.fileErrors];

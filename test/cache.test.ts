@@ -1,8 +1,10 @@
 /** The facts cache: a warm scan parses nothing, gives the same bytes, and never trusts a bad entry. */
-import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ResultCache, contentKey } from "../src/cache/resultCache.js";
 import { main } from "../src/cli/main.js";
+import { readSource } from "../src/discover/readSource.js";
 import { formatEndpointsJson } from "../src/report/endpoints.js";
 import { formatJson } from "../src/report/json.js";
 import { formatText } from "../src/report/text.js";
@@ -218,6 +220,58 @@ describe("result cache", () => {
       const first = await scan({ paths: [dir.dir], jobs: 1, fileTimeoutMs: 1000, cacheDir: budgetCache });
       expect(first.errors.map((e) => e.message)).toEqual([expect.stringMatching(/per-file time budget/)]);
       expect(existsSync(join(budgetCache, "results-v1"))).toBe(false);
+    } finally {
+      dir.remove();
+    }
+  });
+});
+
+describe("result cache: trusting a file's stat", () => {
+  const analysis = { findings: [], fileErrors: [], endpoints: [], settingsFiles: [], functions: 1 };
+  const setup = () => {
+    const dir = temporaryDirectory("stat-trust");
+    const absolute = join(dir.dir, "views.py");
+    writeFileSync(absolute, "def view(request):\n    return 1\n");
+    const files = [{ absolute, path: "views.py" }];
+    const read = () => readSource(absolute, 1 << 20);
+    return { dir, absolute, files, read };
+  };
+
+  it("skips re-hashing a file whose size, times and inode are unchanged since before the scan", () => {
+    const { dir, files, read } = setup();
+    try {
+      // No racy window here: the file counts as settled at once. A forged content key shows
+      // whether the lookup re-hashed the file (it would then miss) or trusted its stat.
+      const cache = new ResultCache(join(dir.dir, ".cache"), "scope", 0);
+      expect(cache.store(files, Date.now() + 1, ["forged"], [read().identity], analysis)).toBeNull();
+      expect(cache.lookup(files, 1 << 20)).toEqual(analysis);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it("re-hashes a file changed near the start of the scan, and one whose stat changed", () => {
+    const { dir, absolute, files, read } = setup();
+    try {
+      const racy = new ResultCache(join(dir.dir, ".cache"), "scope");
+      const key = contentKey(read());
+      expect(racy.store(files, Date.now(), ["forged"], [read().identity], analysis)).toBeNull();
+      // Changed within RACY_MS of the scan start: the stat is not trusted, the forged key misses.
+      expect(racy.lookup(files, 1 << 20)).toBeNull();
+      expect(racy.store(files, Date.now(), [key], [read().identity], analysis)).toBeNull();
+      expect(racy.lookup(files, 1 << 20)).toEqual(analysis);
+
+      const settled = new ResultCache(join(dir.dir, ".cache"), "other scope", 0);
+      expect(settled.store(files, Date.now() + 1, [key], [read().identity], analysis)).toBeNull();
+      // Same size, and the modification time put back: the change time still moves, so the
+      // file is hashed again and the new content misses.
+      const { mtime } = statSync(absolute);
+      writeFileSync(absolute, readFileSync(absolute, "utf8").replace("return 1", "return 2"));
+      utimesSync(absolute, mtime, mtime);
+      expect(settled.lookup(files, 1 << 20)).toBeNull();
+      // Touched but not changed: hashed again, and the content still matches.
+      writeFileSync(absolute, readFileSync(absolute, "utf8").replace("return 2", "return 1"));
+      expect(settled.lookup(files, 1 << 20)).toEqual(analysis);
     } finally {
       dir.remove();
     }

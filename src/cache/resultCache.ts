@@ -6,8 +6,12 @@
  *
  * Each file is keyed by the hash of its decoded text, or by why it cannot be read, exactly as the
  * extraction stage saw it; a file that changed in the middle of a scan therefore never matches a
- * result made from its other content. An entry is checked before it is trusted (its key and a
- * checksum of its body); anything else is a miss, and the entry is rewritten after the scan.
+ * result made from its other content. Re-hashing every file is skipped, as git does, for a file
+ * whose size, modification and change times and inode are those it had just before that read,
+ * unless it changed within a few seconds before the scan began (a later edit in the same clock
+ * tick would leave them unchanged): such a file is read and hashed again. An entry is checked
+ * before it is trusted (its key and a checksum of its body); anything else is a miss, and the
+ * entry is rewritten after the scan.
  *
  * Layout: DIR/results-v1/<key>.json, one entry per scan root and set of options, the most recently
  * used few kept.
@@ -17,13 +21,15 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unl
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DiscoveredFile } from "../discover/discover.js";
-import { type SourceRead, readSource } from "../discover/readSource.js";
+import { type FileIdentity, type SourceRead, identityOf, readSource } from "../discover/readSource.js";
 import type { FileError } from "../extract/extractFiles.js";
 import type { Endpoint } from "../project/routes.js";
 import type { Finding } from "../rules/analyse.js";
 import { FactsCache } from "./factsCache.js";
 
 const LAYOUT = "results-v1";
+/** A file changed this close to the scan start is hashed again rather than trusted by its stat. */
+export const RACY_MS = 3000;
 /** Entries kept: other roots, other options, other builds. */
 const KEEP_ENTRIES = 8;
 
@@ -38,8 +44,10 @@ export interface Analysis {
 }
 
 interface Entry {
-  /** Per file, in discovery order: path and content key. */
-  files: [string, string][];
+  /** When the scan that made the entry began (epoch ms). */
+  startedAt: number;
+  /** Per file, in discovery order: path, content key, and identity (`FileIdentity.key`) just before it was read. */
+  files: [string, string, string | null][];
   analysis: Analysis;
 }
 
@@ -61,7 +69,7 @@ export class ResultCache {
    * `scope` names everything besides file contents and this build's code that the analysis
    * depends on: the scan root, the options, the extractor's fingerprint (grammar included).
    */
-  constructor(private readonly root: string, scope: unknown) {
+  constructor(private readonly root: string, scope: unknown, private readonly racyMs = RACY_MS) {
     this.key = createHash("sha256").update(codeFingerprint()).update(JSON.stringify(scope)).digest("hex").slice(0, 32);
     this.path = join(root, LAYOUT, `${this.key}.json`);
   }
@@ -77,8 +85,11 @@ export class ResultCache {
     const entry = this.decode(raw);
     if (!entry || entry.files.length !== files.length) return null;
     for (let i = 0; i < files.length; i++) {
-      const [path, key] = entry.files[i]!;
-      if (path !== files[i]!.path || key !== contentKey(readSource(files[i]!.absolute, maxFileBytes))) return null;
+      const file = files[i]!;
+      const [path, key, identity] = entry.files[i]!;
+      if (path !== file.path) return null;
+      if (identity !== null && unchangedSince(file.absolute, identity, entry.startedAt - this.racyMs)) continue;
+      if (key !== contentKey(readSource(file.absolute, maxFileBytes))) return null;
     }
     try {
       const now = new Date();
@@ -89,9 +100,13 @@ export class ResultCache {
     return entry.analysis;
   }
 
-  /** Stores an analysis; returns why it could not, or null. Never throws. */
-  store(files: readonly DiscoveredFile[], contentKeys: readonly string[], analysis: Analysis): string | null {
-    const body = JSON.stringify({ files: files.map((f, i) => [f.path, contentKeys[i]!]), analysis } satisfies Entry);
+  /**
+   * Stores an analysis; returns why it could not, or null. Never throws. `startedAt` is when the
+   * scan began, before any file was read; keys and identities are per file, in discovery order.
+   */
+  store(files: readonly DiscoveredFile[], startedAt: number, contentKeys: readonly string[], identities: readonly (FileIdentity | null)[], analysis: Analysis): string | null {
+    const entry: Entry = { startedAt, files: files.map((f, i) => [f.path, contentKeys[i]!, identities[i]?.key ?? null]), analysis };
+    const body = JSON.stringify(entry);
     const header: Header = { key: this.key, body: checksum(body) };
     const temporary = `${this.path}.${randomUUID()}.tmp`;
     try {
@@ -120,11 +135,21 @@ export class ResultCache {
       if (header?.key !== this.key || header.body !== checksum(body)) return null;
       const entry = JSON.parse(body) as Entry;
       const a = entry?.analysis;
-      const sound = Array.isArray(entry?.files) && a && [a.findings, a.fileErrors, a.endpoints, a.settingsFiles].every(Array.isArray) && typeof a.functions === "number";
+      const sound = typeof entry?.startedAt === "number" && Array.isArray(entry.files) && a && [a.findings, a.fileErrors, a.endpoints, a.settingsFiles].every(Array.isArray) && typeof a.functions === "number";
       return sound ? entry : null;
     } catch {
       return null;
     }
+  }
+}
+
+/** Does the file still have the identity it had when it was read, and had it since before `before`? */
+function unchangedSince(absolute: string, identity: string, before: number): boolean {
+  try {
+    const now = identityOf(statSync(absolute));
+    return now.key === identity && now.changedMs < before;
+  } catch {
+    return false;
   }
 }
 

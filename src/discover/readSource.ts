@@ -1,21 +1,42 @@
 /** Reads a Python source file into text, or says clearly why it cannot be scanned. */
-import { readFileSync, statSync } from "node:fs";
+import { type Stats, readFileSync, statSync } from "node:fs";
 
-export type SourceRead = { ok: true; text: string } | { ok: false; reason: string };
+/** What `stat` says about a file: size, modification and change times, inode. */
+export interface FileIdentity {
+  key: string;
+  /** The later of its modification and status-change times, in epoch milliseconds. */
+  changedMs: number;
+}
+
+/**
+ * A read source, with the identity the file had just before it was read (null when it could
+ * not be stat'ed): an identity that is still the same later means the same content, unless the
+ * file changed within the clock's resolution of that stat (see the result cache).
+ */
+export type SourceRead = ({ ok: true; text: string } | { ok: false; reason: string }) & { identity: FileIdentity | null };
+
+export function identityOf(stat: Stats): FileIdentity {
+  return { key: `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.ino}`, changedMs: Math.max(stat.mtimeMs, stat.ctimeMs) };
+}
 
 const CODING_COOKIE = /^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)/;
 const LATIN1 = new Set(["latin-1", "latin1", "iso-8859-1", "iso8859-1", "l1", "cp1252", "windows-1252"]);
 
 export function readSource(absolute: string, maxBytes: number): SourceRead {
-  let size: number;
+  let stat: Stats;
   try {
-    const stat = statSync(absolute);
-    // Reading a FIFO blocks until a writer comes, and a device may never end: never read them.
-    if (!stat.isFile()) return { ok: false, reason: `cannot read file: not a regular file (${stat.isDirectory() ? "a directory" : "a FIFO, socket or device"})` };
-    size = stat.size;
+    stat = statSync(absolute);
   } catch (error) {
-    return { ok: false, reason: `cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+    return { ok: false, reason: `cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, identity: null };
   }
+  const read = readStatted(absolute, stat, maxBytes);
+  return { ...read, identity: identityOf(stat) };
+}
+
+function readStatted(absolute: string, stat: Stats, maxBytes: number): { ok: true; text: string } | { ok: false; reason: string } {
+  // Reading a FIFO blocks until a writer comes, and a device may never end: never read them.
+  if (!stat.isFile()) return { ok: false, reason: `cannot read file: not a regular file (${stat.isDirectory() ? "a directory" : "a FIFO, socket or device"})` };
+  const size = stat.size;
   if (size > maxBytes) {
     return { ok: false, reason: `skipped: ${formatBytes(size)} is over the ${formatBytes(maxBytes)} file size limit (--max-file-size)` };
   }

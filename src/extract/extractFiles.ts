@@ -8,7 +8,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { FactsCache, extractorFingerprint } from "../cache/factsCache.js";
 import { contentKey } from "../cache/resultCache.js";
 import type { DiscoveredFile } from "../discover/discover.js";
-import { readSource } from "../discover/readSource.js";
+import { type FileIdentity, readSource } from "../discover/readSource.js";
 import type { ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
 import { ExtractionPool } from "./pool.js";
@@ -49,6 +49,8 @@ export interface ExtractFilesResult {
   facts: FileFacts[];
   /** With a cache: each file's content key (see `contentKey`; the text's hash when readable), in discovery order. */
   contentKeys: string[];
+  /** Each file's identity just before it was read (null when it could not be stat'ed), in discovery order. */
+  identities: (FileIdentity | null)[];
   /** A file ran out of time or crashed its worker: the outcome may differ next time, so it is not a result to keep. */
   transient: boolean;
   /** Unreadable or skipped files and the syntax problems of read ones, in discovery order. */
@@ -74,6 +76,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   const facts: (FileFacts | null)[] = new Array(files.length).fill(null);
   const errors: FileError[][] = Array.from({ length: files.length }, () => []);
   const contentKeys: string[] = new Array(files.length).fill("");
+  const identities: (FileIdentity | null)[] = new Array(files.length).fill(null);
   let transient = false;
   const pending: Promise<void>[] = [];
   let done = 0;
@@ -92,6 +95,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
       const file = files[index]!;
       const source = readSource(file.absolute, options.maxFileBytes);
       if (cache) contentKeys[index] = contentKey(source);
+      identities[index] = source.identity;
       if (!source.ok) {
         errors[index]!.push({ file: file.path, message: source.reason });
         finished();
@@ -136,6 +140,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   return {
     facts: facts.filter((f): f is FileFacts => f !== null),
     contentKeys,
+    identities,
     transient,
     errors: errors.flat(),
     stats: {
