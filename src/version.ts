@@ -1,7 +1,9 @@
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { PACKAGE_JSON } from "./buildRoot.js";
 
-const require = createRequire(import.meta.url);
-const pkg = require("../package.json") as { version: string };
+const pkg = JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as { version: string; homepage: string };
 
 export const TOOL_NAME = "stalecheck";
 export const TOOL_VERSION: string = pkg.version;
+/** Where the project lives on the web (package.json `homepage`). */
+export const TOOL_HOMEPAGE: string = pkg.homepage;

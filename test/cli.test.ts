@@ -1,10 +1,10 @@
 /**
  * The CLI as a user meets it: the built `bin/stalecheck.js` run as a child process on real
  * directories, checking exit codes, what lands on stdout/stderr, and the JSON contract.
- * Needs the build in dist/ (`npm test` runs `tsc -p .` first).
+ * Needs the build in dist/ (`npm test` runs `npm run build` first).
  */
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -487,6 +487,40 @@ describe.concurrent("stalecheck CLI", { timeout: 60_000 }, () => {
         "shop/tests/test_redeem.py:9 STC102",
       ]);
       expect(run.code).toBe(1);
+    });
+  });
+
+  describe("the bin shim", () => {
+    /** A copy of bin/ and dist/ (node_modules linked), whose bundle a test may replace. */
+    const install = (): { dir: string; run: () => Promise<Run> } => {
+      const dir = project({});
+      for (const part of ["bin", "dist", "package.json"]) cpSync(join(repo, part), join(dir, part), { recursive: true });
+      symlinkSync(join(repo, "node_modules"), join(dir, "node_modules"));
+      const run = () => new Promise<Run>((done) => {
+        const child = execFile(process.execPath, [join(dir, "bin", "stalecheck.js"), "--version"], { encoding: "utf8", timeout: 30_000 },
+          (_error, stdout, stderr) => done({ code: child.exitCode, stdout, stderr }));
+      });
+      return { dir, run };
+    };
+    const decoy = 'throw new Error("the bundle ran");\n';
+
+    it("runs the bundle when it is at least as new as tsc's modules", async ({ expect }) => {
+      const { dir, run } = install();
+      writeFileSync(join(dir, "dist", "stalecheck.mjs"), decoy);
+      expect((await run()).stderr).toContain("the bundle ran");
+    });
+
+    it("runs tsc's modules when the bundle is older than them or missing", async ({ expect }) => {
+      const { dir, run } = install();
+      const bundle = join(dir, "dist", "stalecheck.mjs");
+      writeFileSync(bundle, decoy);
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(bundle, past, past);
+      const stale = await run();
+      expect(stale.stderr).toBe("");
+      expect(stale.stdout).toMatch(/^stalecheck \d+\.\d+\.\d+\n$/);
+      rmSync(bundle);
+      expect((await run()).stdout).toBe(stale.stdout);
     });
   });
 });

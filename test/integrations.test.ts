@@ -68,7 +68,8 @@ describe("pre-commit hooks", () => {
     }
     // pre-commit installs the package (npm pack of the repository): the CLI and its build must be in it.
     expect(pkg.files).toEqual(expect.arrayContaining(["bin", "dist"]));
-    expect(pkg.scripts.prepare).toBe("tsc -p .");
+    expect(pkg.scripts.prepare).toBe("npm run build");
+    expect(pkg.scripts.build).toBe("tsc -p . && node scripts/bundle.mjs");
     expect(existsSync(installedBin)).toBe(true);
   });
 

@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtractOptions } from "../extract/extractFileFacts.js";
 import type { FileFacts } from "../extract/facts.js";
+import { BUILD_ROOT } from "../buildRoot.js";
 import { TOOL_VERSION } from "../version.js";
 
 const LAYOUT = "facts-v1";
@@ -173,8 +174,8 @@ function checksum(text: string): string {
 export function extractorFingerprint(options: ExtractOptions): string {
   const hash = createHash("sha256");
   hash.update(`${TOOL_VERSION}\n`);
-  for (const stage of ["../extract/", "../parse/"]) {
-    const dir = fileURLToPath(new URL(stage, import.meta.url));
+  for (const stage of ["extract/", "parse/"]) {
+    const dir = fileURLToPath(new URL(stage, BUILD_ROOT));
     for (const name of readdirSync(dir).sort()) {
       const file = join(dir, name);
       if (!statSync(file).isFile()) continue;

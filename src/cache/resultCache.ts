@@ -25,6 +25,7 @@ import { type FileIdentity, type SourceRead, identityOf, readSource } from "../d
 import type { FileError } from "../extract/extractFiles.js";
 import type { Endpoint } from "../project/routes.js";
 import type { Finding } from "../rules/analyse.js";
+import { BUILD_ROOT } from "../buildRoot.js";
 import { FactsCache } from "./factsCache.js";
 
 const LAYOUT = "results-v1";
@@ -174,7 +175,7 @@ let fingerprint: string | undefined;
 function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash("sha256");
-  const base = new URL("../", import.meta.url);
+  const base = BUILD_ROOT;
   for (const stage of ["discover", "extract", "parse", "project", "rules"]) {
     const dir = fileURLToPath(new URL(`${stage}/`, base));
     for (const name of readdirSync(dir).sort()) {

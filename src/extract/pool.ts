@@ -6,6 +6,7 @@
  * go to another worker.
  */
 import { Worker } from "node:worker_threads";
+import { BUILD_ROOT } from "../buildRoot.js";
 import type { ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
 import type { WorkerReply, WorkerSetup, WorkerTask } from "./worker.js";
@@ -224,5 +225,6 @@ function workerEntry(): { url: URL; execArgv: string[] } {
   if (import.meta.url.endsWith(".ts")) {
     return { url: new URL("./worker.ts", import.meta.url), execArgv: ["--import", new URL("./sourceWorkerLoader.mjs", import.meta.url).href] };
   }
-  return { url: new URL("./worker.js", import.meta.url), execArgv: [] };
+  // From BUILD_ROOT, not this module: bundled into dist/stalecheck.mjs, this module has no file of its own.
+  return { url: new URL("extract/worker.js", BUILD_ROOT), execArgv: [] };
 }
