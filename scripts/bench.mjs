@@ -23,6 +23,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const RUFF_RULES = ["E", "F", "W", "B", "S", "DJ", "UP", "SIM", "C4", "PL"];
+/** The comment the "after editing one file" row adds to, then removes from, one corpus file. */
+const EDIT_MARKER = "# edited by the benchmark\n";
 
 // Sub-modes run in their own measured process: the floor and the ruff-wasm linter.
 if (process.argv[2] === "--floor") await floor(process.argv[3], process.argv[4]);
@@ -184,8 +186,6 @@ function runCorpus(corpus, options, build) {
     return { key: c.key, label: c.label, min: times[0], median: median(times), rss: Math.max(...samples[i].map((s) => s.rss)) };
   });
 }
-
-const EDIT_MARKER = "# edited by the benchmark\n";
 
 function editedFile(root) {
   const single = join(root, "rest_framework", "views.py");
