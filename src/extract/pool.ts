@@ -46,6 +46,11 @@ interface Slot {
 /** Workers that die before they are ready this many times in a row mean the pool cannot work. */
 const MAX_START_FAILURES = 3;
 const DEFAULT_MAX_HEAP_MB = 2048;
+/**
+ * A worker's garbage is one file's tree copy at a time: a small young generation is enough,
+ * and it keeps the 1M-line scan's peak RSS about 10 MB lower (389-392 MB to 379-381 MB).
+ */
+const YOUNG_GENERATION_MB = 8;
 /** Files in flight per worker: enough to hide the round trip to the main thread. */
 const IN_FLIGHT_PER_WORKER = 4;
 
@@ -122,7 +127,7 @@ export class ExtractionPool {
     const worker = new Worker(entry.url, {
       workerData: setup,
       execArgv: entry.execArgv,
-      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     const slot: Slot = { worker, ready: false, tasks: [], timer: null, gone: false };
     this.slots.push(slot);
