@@ -38,9 +38,12 @@ export interface CacheStats {
 export class FactsCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, rejected: 0, writeError: null };
   private readonly dir: string;
+  /** The fingerprint's directory did not exist: every lookup misses, without a failed open each. */
+  private readonly empty: boolean;
 
   constructor(root: string, fingerprint: string) {
     this.dir = join(root, LAYOUT, fingerprint);
+    this.empty = !existsSync(this.dir);
     try {
       prepareRoot(root);
       mkdirSync(this.dir, { recursive: true });
@@ -59,6 +62,10 @@ export class FactsCache {
 
   /** The cached facts for this file and content, or null. Never throws. */
   lookup(absolute: string, path: string, contentHash: string): FileFacts | null {
+    if (this.empty) {
+      this.stats.misses++;
+      return null;
+    }
     let raw: string;
     try {
       raw = readFileSync(this.entryPath(absolute), "utf8");
