@@ -2,14 +2,14 @@
  * The result cache: the analysis of a whole tree (findings before per-file ignores, baselines and
  * --changed-since; file errors; endpoints), reused when every file's content, the file list, the
  * tool's code and the options that shape the analysis are unchanged. A warm re-scan of an
- * unchanged tree then reads and hashes the files and stops there: no parse, no facts, no rules.
+ * unchanged tree then checks the files and stops there: no parse, no facts, no rules.
  *
  * Each file is keyed by the hash of its decoded text, or by why it cannot be read, exactly as the
  * extraction stage saw it; a file that changed in the middle of a scan therefore never matches a
  * result made from its other content. Re-hashing every file is skipped, as git does, for a file
  * whose size, modification and change times and inode are those it had just before that read,
- * unless it changed within a few seconds before the scan began (a later edit in the same clock
- * tick would leave them unchanged): such a file is read and hashed again. An entry is checked
+ * unless it changed less than RACY_MS before that scan began, or during it (a later edit in the
+ * same clock tick would leave them unchanged): such a file is read and hashed again. An entry is checked
  * before it is trusted (its key and a checksum of its body); anything else is a miss, and the
  * entry is rewritten after the scan.
  *
