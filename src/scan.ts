@@ -111,9 +111,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
   const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [] };
   const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false, checkHelpers: options.checkHelpers ?? [] };
-  const results = options.cacheDir
-    ? new ResultCache(options.cacheDir, {
-      root: found.root, maxFileBytes, extractor: extractorFingerprint(extract), project: projectOptions,
+  // Both caches key on the extractor's fingerprint, which reads the grammar: computed once.
+  const factsCache = options.cacheDir ? { dir: options.cacheDir, fingerprint: extractorFingerprint(extract) } : null;
+  const results = factsCache
+    ? new ResultCache(factsCache.dir, {
+      root: found.root, maxFileBytes, extractor: factsCache.fingerprint, project: projectOptions,
       analyse: { ...analyseOptions, rules: rules.map((r) => r.meta.code) },
     })
     : null;
@@ -125,7 +127,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     const extracted = await extractFiles(found.files, {
       ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
       ...(options.fileTimeoutMs !== undefined ? { fileTimeoutMs: options.fileTimeoutMs } : {}),
-      cacheDir: options.cacheDir ?? null,
+      cache: factsCache,
       maxFileBytes,
       extract,
       ...(options.onFile ? { onFile: options.onFile } : {}),

@@ -10,15 +10,14 @@
  * edits). Entries are written by the extraction workers, to a temporary file then renamed, so
  * concurrent scans never see half an entry. Old fingerprints (other builds, other options) are pruned, keeping a few.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { ExtractOptions } from "../extract/extractFileFacts.js";
 import type { FileFacts } from "../extract/facts.js";
-import { BUILD_ROOT } from "../buildRoot.js";
 import { TOOL_VERSION } from "../version.js";
+import { bodyIntact, describeError, hashBuildFolders, keepNewest, sealEntry, sha256, splitEntry, writeAtomically } from "./entryFile.js";
 
 const LAYOUT = "facts-v1";
 /** Fingerprint directories kept besides the current one (other builds or other options). */
@@ -51,13 +50,13 @@ export class FactsCache {
       utimesSync(this.dir, now, now);
       pruneFingerprints(join(root, LAYOUT), fingerprint);
     } catch (error) {
-      this.stats.writeError = describe(error);
+      this.stats.writeError = describeError(error);
     }
   }
 
   /** The hash that keys a file's content. */
   static contentHash(text: string): string {
-    return createHash("sha256").update(text).digest("hex");
+    return sha256(text);
   }
 
   /** The cached facts for this file and content, or null. Never throws. */
@@ -98,58 +97,25 @@ export class FactsCache {
 
   /** Where the entry for this file lives; workers write it (see `writeEntry`). */
   entryPath(absolute: string): string {
-    const name = createHash("sha256").update(absolute).digest("hex").slice(0, 40);
+    const name = sha256(absolute).slice(0, 40);
     return join(this.dir, name.slice(0, 2), `${name}.json`);
   }
 }
 
 /** Writes one entry (from a worker); returns why it could not, or null. Never throws. */
 export function writeEntry(target: string, contentHash: string, facts: FileFacts): string | null {
-  const temporary = `${target}.${randomUUID()}.tmp`;
-  try {
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(temporary, encodeEntry(facts, contentHash));
-    renameSync(temporary, target);
-    return null;
-  } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Nothing was written.
-    }
-    return describe(error);
-  }
-}
-
-interface EntryHeader {
-  content: string;
-  path: string;
-  body: string;
-}
-
-function encodeEntry(facts: FileFacts, contentHash: string): string {
-  const body = JSON.stringify(facts);
-  const header: EntryHeader = { content: contentHash, path: facts.path, body: checksum(body) };
-  return `${JSON.stringify(header)}\n${body}`;
+  return writeAtomically(target, sealEntry({ content: contentHash, path: facts.path }, JSON.stringify(facts)));
 }
 
 /** Facts, "stale" (a sound entry made for other content or another path), or null (not trusted). */
 function decodeEntry(raw: string, path: string, contentHash: string): FileFacts | "stale" | null {
-  const newline = raw.indexOf("\n");
-  if (newline < 0) return null;
-  let header: Partial<EntryHeader>;
-  try {
-    header = JSON.parse(raw.slice(0, newline)) as Partial<EntryHeader>;
-  } catch {
-    return null;
-  }
-  if (typeof header !== "object" || header === null || typeof header.content !== "string" || typeof header.body !== "string") return null;
-  if (header.content !== contentHash || header.path !== path) return "stale";
-  const body = raw.slice(newline + 1);
-  if (checksum(body) !== header.body) return null;
+  const entry = splitEntry(raw);
+  if (!entry || typeof entry.header.content !== "string" || typeof entry.header.body !== "string") return null;
+  if (entry.header.content !== contentHash || entry.header.path !== path) return "stale";
+  if (!bodyIntact(entry.header, entry.body)) return null;
   let facts: unknown;
   try {
-    facts = JSON.parse(body);
+    facts = JSON.parse(entry.body);
   } catch {
     return null;
   }
@@ -169,10 +135,6 @@ function looksLikeFacts(value: unknown, path: string): value is FileFacts {
   );
 }
 
-function checksum(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
 /**
  * Identifies the extractor: tool version, the compiled code of the extract and parse stages,
  * the grammar, and the extraction options. Any change gives a new fingerprint, so entries made
@@ -181,14 +143,7 @@ function checksum(text: string): string {
 export function extractorFingerprint(options: ExtractOptions): string {
   const hash = createHash("sha256");
   hash.update(`${TOOL_VERSION}\n`);
-  for (const stage of ["extract/", "parse/"]) {
-    const dir = fileURLToPath(new URL(stage, BUILD_ROOT));
-    for (const name of readdirSync(dir).sort()) {
-      const file = join(dir, name);
-      if (!statSync(file).isFile()) continue;
-      hash.update(`${stage}${name}\n`).update(readFileSync(file));
-    }
-  }
+  hashBuildFolders(hash, ["extract", "parse"]);
   const require = createRequire(import.meta.url);
   for (const asset of ["tree-sitter-python/tree-sitter-python.wasm", "web-tree-sitter/web-tree-sitter.wasm"]) {
     try {
@@ -213,14 +168,6 @@ function prepareRoot(root: string): void {
 }
 
 function pruneFingerprints(layoutDir: string, current: string): void {
-  const others = readdirSync(layoutDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name !== current)
-    .map((e) => ({ name: e.name, used: statSync(join(layoutDir, e.name)).mtimeMs }))
-    .sort((a, b) => b.used - a.used);
-  for (const stale of others.slice(KEEP_OTHER_FINGERPRINTS)) rmSync(join(layoutDir, stale.name), { recursive: true, force: true });
-}
-
-function describe(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.path ?? ""}`.trim() : String(error);
+  const others = readdirSync(layoutDir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== current).map((e) => e.name);
+  keepNewest(layoutDir, others, KEEP_OTHER_FINGERPRINTS);
 }

@@ -16,8 +16,8 @@
  * Layout: DIR/results-v1/<key>.json, one entry per scan root and set of options, the most recently
  * used few kept.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DiscoveredFile } from "../discover/discover.js";
@@ -26,6 +26,7 @@ import type { FileError } from "../extract/extractFiles.js";
 import type { Endpoint } from "../project/routes.js";
 import type { Finding } from "../rules/analyse.js";
 import { BUILD_ROOT } from "../buildRoot.js";
+import { bodyIntact, describeError, hashBuildFolders, keepNewest, sealEntry, splitEntry, writeAtomically } from "./entryFile.js";
 import { FactsCache } from "./factsCache.js";
 
 const LAYOUT = "results-v1";
@@ -50,11 +51,6 @@ interface Entry {
   /** Per file, in discovery order: path, content key, and identity (`FileIdentity.key`) just before it was read. */
   files: [string, string, string | null][];
   analysis: Analysis;
-}
-
-interface Header {
-  key: string;
-  body: string;
 }
 
 /** The key of one file's content as the scan read it: the text's hash, or why it cannot be read. */
@@ -107,34 +103,21 @@ export class ResultCache {
    */
   store(files: readonly DiscoveredFile[], startedAt: number, contentKeys: readonly string[], identities: readonly (FileIdentity | null)[], analysis: Analysis): string | null {
     const entry: Entry = { startedAt, files: files.map((f, i) => [f.path, contentKeys[i]!, identities[i]?.key ?? null]), analysis };
-    const body = JSON.stringify(entry);
-    const header: Header = { key: this.key, body: checksum(body) };
-    const temporary = `${this.path}.${randomUUID()}.tmp`;
+    const error = writeAtomically(this.path, sealEntry({ key: this.key }, JSON.stringify(entry)));
+    if (error) return error;
     try {
-      mkdirSync(join(this.root, LAYOUT), { recursive: true });
-      writeFileSync(temporary, `${JSON.stringify(header)}\n${body}`);
-      renameSync(temporary, this.path);
       prune(join(this.root, LAYOUT));
       return null;
-    } catch (error) {
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // Nothing was written.
-      }
-      const e = error as NodeJS.ErrnoException;
-      return e.code ? `${e.code}: ${e.path ?? ""}`.trim() : String(error);
+    } catch (pruneError) {
+      return describeError(pruneError);
     }
   }
 
   private decode(raw: string): Entry | null {
-    const newline = raw.indexOf("\n");
-    if (newline < 0) return null;
+    const split = splitEntry(raw);
+    if (!split || split.header.key !== this.key || !bodyIntact(split.header, split.body)) return null;
     try {
-      const header = JSON.parse(raw.slice(0, newline)) as Partial<Header>;
-      const body = raw.slice(newline + 1);
-      if (header?.key !== this.key || header.body !== checksum(body)) return null;
-      const entry = JSON.parse(body) as Entry;
+      const entry = JSON.parse(split.body) as Entry;
       const a = entry?.analysis;
       const sound = typeof entry?.startedAt === "number" && Array.isArray(entry.files) && a && [a.findings, a.fileErrors, a.endpoints, a.settingsFiles].every(Array.isArray) && typeof a.functions === "number";
       return sound ? entry : null;
@@ -155,35 +138,21 @@ function unchangedSince(absolute: string, identity: string, before: number): boo
 }
 
 function prune(dir: string): void {
-  const entries = readdirSync(dir)
-    .filter((name) => name.endsWith(".json"))
-    .map((name) => ({ name, used: statSync(join(dir, name)).mtimeMs }))
-    .sort((a, b) => b.used - a.used || (a.name < b.name ? -1 : 1));
-  for (const stale of entries.slice(KEEP_ENTRIES)) rmSync(join(dir, stale.name), { force: true });
-}
-
-function checksum(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  keepNewest(dir, readdirSync(dir).filter((name) => name.endsWith(".json")), KEEP_ENTRIES);
 }
 
 let fingerprint: string | undefined;
 
 /**
- * The code a result depends on: every stage from discovery to the rules. Any other build gives
+ * The code a result depends on besides the extractor, whose fingerprint the caller puts in the
+ * scope: discovery, the project and rule stages, and the pipeline itself. Any other build gives
  * another key, so results made by it are never read.
  */
 function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash("sha256");
-  const base = BUILD_ROOT;
-  for (const stage of ["discover", "extract", "parse", "project", "rules"]) {
-    const dir = fileURLToPath(new URL(`${stage}/`, base));
-    for (const name of readdirSync(dir).sort()) {
-      const file = join(dir, name);
-      if (statSync(file).isFile()) hash.update(`${stage}/${name}\n`).update(readFileSync(file));
-    }
-  }
-  const scanModule = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "scan.ts" : "scan.js", base));
+  hashBuildFolders(hash, ["discover", "project", "rules"]);
+  const scanModule = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "scan.ts" : "scan.js", BUILD_ROOT));
   hash.update(readFileSync(scanModule));
   fingerprint = hash.digest("hex");
   return fingerprint;

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { FactsCache, extractorFingerprint } from "../cache/factsCache.js";
+import { FactsCache } from "../cache/factsCache.js";
 import { contentKey } from "../cache/resultCache.js";
 import type { DiscoveredFile } from "../discover/discover.js";
 import { type FileIdentity, readSource } from "../discover/readSource.js";
@@ -21,8 +21,8 @@ export interface ExtractFilesOptions {
   maxFileBytes: number;
   /** Per-file extraction budget in milliseconds. */
   fileTimeoutMs?: number;
-  /** Facts cache directory; null or absent: no cache. */
-  cacheDir?: string | null;
+  /** The facts cache: its directory and the extractor's fingerprint (`extractorFingerprint`); null or absent: no cache. */
+  cache?: { dir: string; fingerprint: string } | null;
   extract: ExtractOptions;
   onFile?: (done: number, total: number) => void;
 }
@@ -71,7 +71,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   const jobs = options.jobs ?? defaultJobs();
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, not ${jobs}`);
   const timeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
-  const cache = options.cacheDir ? new FactsCache(options.cacheDir, extractorFingerprint(options.extract)) : null;
+  const cache = options.cache ? new FactsCache(options.cache.dir, options.cache.fingerprint) : null;
   const pool = new ExtractionPool({ size: jobs, timeoutMs, extract: options.extract });
   const facts: (FileFacts | null)[] = new Array(files.length).fill(null);
   const errors: FileError[][] = Array.from({ length: files.length }, () => []);
