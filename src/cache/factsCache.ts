@@ -26,8 +26,6 @@ const KEEP_OTHER_FINGERPRINTS = 3;
 export interface CacheStats {
   /** Entries used. */
   hits: number;
-  /** Files with no usable entry. */
-  misses: number;
   /** Entries found but not trusted (corrupt, truncated, wrong shape, made for other content). */
   rejected: number;
   /** Why the cache could not be written, if it could not (read-only or full disk, bad path). */
@@ -35,7 +33,7 @@ export interface CacheStats {
 }
 
 export class FactsCache {
-  readonly stats: CacheStats = { hits: 0, misses: 0, rejected: 0, writeError: null };
+  readonly stats: CacheStats = { hits: 0, rejected: 0, writeError: null };
   private readonly dir: string;
   /** The fingerprint's directory did not exist: every lookup misses, without a failed open each. */
   private readonly empty: boolean;
@@ -61,25 +59,17 @@ export class FactsCache {
 
   /** The cached facts for this file and content, or null. Never throws. */
   lookup(absolute: string, path: string, contentHash: string): FileFacts | null {
-    if (this.empty) {
-      this.stats.misses++;
-      return null;
-    }
+    if (this.empty) return null;
     let raw: string;
     try {
       raw = readFileSync(this.entryPath(absolute), "utf8");
     } catch {
-      this.stats.misses++;
       return null;
     }
     const facts = decodeEntry(raw, path, contentHash);
-    if (facts === "stale") {
-      this.stats.misses++;
-      return null;
-    }
+    if (facts === "stale") return null;
     if (facts === null) {
       this.stats.rejected++;
-      this.stats.misses++;
       return null;
     }
     this.stats.hits++;

@@ -46,7 +46,7 @@ export async function extractFileFacts(path: string, source: string, options: Ex
     settings: scan.settings,
     mutatedFields: [...scan.mutatedFields].sort(),
     problems: scan.problems,
-    directives: scan.directives.sort((a, b) => a.line - b.line),
+    directives: scan.directives,
     urlpatterns: scan.urlpatterns,
     routers: scan.routers,
     settingAssignments: scan.settingAssignments,

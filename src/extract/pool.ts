@@ -159,7 +159,7 @@ export class ExtractionPool {
       task.resolve({ ok: true, facts: reply.facts, cacheError: reply.cacheError });
     } else {
       task.resolve({ ok: false, message: `internal error while reading this file, skipped: ${reply.message}` });
-      if (reply.recycle) this.replace(slot);
+      this.replace(slot);
     }
     this.pump();
   }

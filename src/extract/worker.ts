@@ -21,8 +21,8 @@ export interface WorkerTask {
 export type WorkerReply =
   | { type: "ready" }
   | { type: "done"; id: number; facts: FileFacts; cacheError: string | null }
-  /** `recycle`: the wasm parser may be in a bad state after this, so the worker should be replaced. */
-  | { type: "failed"; id: number; message: string; recycle: boolean };
+  /** The wasm parser may be in a bad state after a failure, so the pool replaces the worker. */
+  | { type: "failed"; id: number; message: string };
 
 export interface WorkerSetup {
   extract: ExtractOptions;
@@ -48,6 +48,6 @@ async function read(task: WorkerTask): Promise<void> {
     port!.postMessage({ type: "done", id: task.id, facts, cacheError } satisfies WorkerReply);
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    port!.postMessage({ type: "failed", id: task.id, message, recycle: true } satisfies WorkerReply);
+    port!.postMessage({ type: "failed", id: task.id, message } satisfies WorkerReply);
   }
 }
