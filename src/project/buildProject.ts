@@ -85,7 +85,7 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
     endpoints: buildRoutes(files, index, settings, { basicAuthNames: options.basicAuthNames ?? [] }),
     authzModels: new Set(options.authzModels ?? []),
     lockingQuerysetMethods: new Set(files.flatMap((f) => f.functions.filter((fn) => fn.returnsLockedQuery && fn.className !== null &&
-      (f.classes.find((c) => c.name === fn.className)?.bases ?? []).some((b) => /(Manager|QuerySet)$/.test(b))).map((fn) => fn.name.split(".").pop()!))),
+      (classOf(f, fn)?.bases ?? []).some((b) => /(Manager|QuerySet)$/.test(b))).map((fn) => fn.name.split(".").pop()!))),
   };
   summarise(project);
   return project;

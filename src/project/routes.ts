@@ -5,7 +5,7 @@
  */
 import type { ClassFacts, FileFacts, FunctionFacts, UrlEntry } from "../extract/facts.js";
 import { ancestorNames, ancestors, classAttr, findMethod, isDrfView } from "./classes.js";
-import type { ModuleIndex } from "./modules.js";
+import type { ModuleIndex, Symbol } from "./modules.js";
 import type { ProjectSettings } from "./settings.js";
 
 export interface Handler {
@@ -218,13 +218,21 @@ function finishClassEndpoint(
   return endpoint;
 }
 
+/**
+ * A class name as written in `file` (`IsOwner`, `perms.IsOwner`) or as a dotted settings string
+ * (`app.permissions.IsOwner`, whose head is not an import of the file).
+ */
+function resolveClassName(index: ModuleIndex, file: FileFacts, name: string): Symbol {
+  return name.includes(".") && !file.imports[name.split(".")[0]!] ? index.resolveQualified(name) : index.resolve(file, name);
+}
+
 /** Names written in the view's module (or dotted settings strings) resolved to scanned classes. */
 function resolveClasses(index: ModuleIndex, file: FileFacts, names: string[]): { file: string; name: string }[] {
   const out: { file: string; name: string }[] = [];
   for (const name of names) {
     // `IsOwner | IsAdmin` and `IsOwner & IsStaff` compose classes.
     for (const part of name.split(/[|&]/).map((p) => p.replace(/[()\s~]/g, "")).filter(Boolean)) {
-      const symbol = part.includes(".") && !file.imports[part.split(".")[0]!] ? index.resolveQualified(part) : index.resolve(file, part);
+      const symbol = resolveClassName(index, file, part);
       if (symbol.kind === "class") out.push({ file: symbol.file.path, name: symbol.cls.name });
     }
   }
@@ -282,7 +290,7 @@ function decideBasicAuth(
 /** Why an authentication class accepts Basic credentials, or null. */
 function basicAuthClass(index: ModuleIndex, file: FileFacts, name: string, extra: ReadonlySet<string>): string | null {
   if (extra.has(name)) return "configured as a Basic Auth class";
-  const symbol = name.includes(".") && !file.imports[name.split(".")[0]!] ? index.resolveQualified(name) : index.resolve(file, name);
+  const symbol = resolveClassName(index, file, name);
   if (symbol.kind === "class") {
     const names = ancestorNames(index, symbol.file, symbol.cls);
     if (names.includes("BasicAuthentication") && symbol.cls.name !== "BasicAuthentication") return `a subclass of BasicAuthentication`;

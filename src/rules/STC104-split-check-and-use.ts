@@ -1,8 +1,9 @@
 import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, WriteEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
-import { type Project, isMutable, resolveCallee } from "../project/buildProject.js";
+import { type Project, resolveCallee } from "../project/buildProject.js";
 import { classOf, findMethod } from "../project/classes.js";
-import { type FunctionModel, atomicContaining, buildFunctionModels, inScopes, locksIn, useKindOf } from "./functionModel.js";
+import { type FunctionModel, buildFunctionModels, inScopes, useKindOf } from "./functionModel.js";
+import { checkedStateMutable } from "./stateWrites.js";
 import type { Rule, RuleHit } from "./types.js";
 
 const TASK_DECORATOR = /(^|\.)(shared_task|task)(\(|$)/;
@@ -191,7 +192,7 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
         if (e.type !== "check" || !RECHECK_KINDS.has(e.kind) || e.scopes.length === 0) continue;
         // DRF's own dispatch to permission classes is modelled through the permission classes.
         if (/\bself\.check_(object_)?permissions\s*\(/.test(e.site.text)) continue;
-        if (e.kind === "state" && !mutableState(project, found.fn, e)) continue;
+        if (e.kind === "state" && !checkedStateMutable(project, found.fn.defs, e)) continue;
         sources.push({ file: found.file, fn: found.fn, check: e });
       }
     }
@@ -200,7 +201,7 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
   if (sources.length === 0) return [];
   const hits: RuleHit[] = [];
   for (const use of uses(model)) {
-    if (use.type !== "write" || guardedHere(model, use, RECHECK_KINDS) || lockedRecheck(model, use)) continue;
+    if (use.type !== "write" || guardedHere(model, use, RECHECK_KINDS)) continue;
     const origin = sources[sources.length - 1]!;
     hits.push({
       severity: "high",
@@ -216,16 +217,6 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
   return hits;
 }
 
-function lockedRecheck(model: FunctionModel, use: FunctionEvent): boolean {
-  const region = atomicContaining(model, use.pos);
-  return region !== null && locksIn(model, region, use.pos).length > 0 && guardedHere(model, use, RECHECK_KINDS);
-}
-
-function mutableState(project: Project, fn: FunctionFacts, check: CheckEvent): boolean {
-  if (check.field === null || check.field === undefined) return true;
-  return isMutable(project, fn.defs[check.subjectDef ?? -1]?.query?.model ?? null, check.field);
-}
-
 /** State checks on `obj` in has_object_permission() of the view's permission classes. */
 function objectPermissionChecks(model: FunctionModel, project: Project, className: string): { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] {
   const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
@@ -236,7 +227,7 @@ function objectPermissionChecks(model: FunctionModel, project: Project, classNam
     const found = file && cls ? findMethod(project.index, file, cls, "has_object_permission") : null;
     if (!found) continue;
     for (const e of found.fn.events) {
-      if (e.type === "check" && e.kind === "state" && mutableState(project, found.fn, e)) out.push({ file: found.file, fn: found.fn, check: e });
+      if (e.type === "check" && e.kind === "state" && checkedStateMutable(project, found.fn.defs, e)) out.push({ file: found.file, fn: found.fn, check: e });
     }
   }
   return out;

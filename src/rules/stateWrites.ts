@@ -2,7 +2,7 @@
  * Pairs shared by STC102 and STC105: a fetched object's field is checked, then the object (or a
  * row derived from it) is written. The pair is classified by what, if anything, locks it.
  */
-import type { CheckEvent, FetchEvent, Region, WriteEvent } from "../extract/facts.js";
+import type { CheckEvent, FetchEvent, Region, VariableDef, WriteEvent } from "../extract/facts.js";
 import { type Project, isMutable } from "../project/buildProject.js";
 import { type FunctionModel, atomicContaining, inScopes, locksIn } from "./functionModel.js";
 
@@ -34,7 +34,7 @@ export function stateWrites(model: FunctionModel, project: Project): StateWrite[
     if (write.type !== "write" || write.op === "enqueue") continue;
     const guarding = checks.filter(
       (c) => c.pos < write.pos && inScopes(c.scopes, write.pos) && writesSubject(write, c.subjectDef!) && !c.idempotent &&
-        !immutable(model, project, c) && !compareAndSet(write, c),
+        checkedStateMutable(project, model.defs, c) && !compareAndSet(write, c),
     );
     if (guarding.length === 0) continue;
     const verdicts = guarding.map((c) => classify(model, c, write));
@@ -51,10 +51,14 @@ function writesSubject(write: WriteEvent, subject: number): boolean {
   return write.targetDef === subject || write.defs.includes(subject);
 }
 
-/** A field no code in the project ever assigns is written once, at creation. */
-function immutable(model: FunctionModel, project: Project, check: CheckEvent): boolean {
-  if (check.field === null || check.field === undefined) return false;
-  return !isMutable(project, model.defs[check.subjectDef!]?.query?.model ?? null, check.field);
+/**
+ * Can the checked state change after the check? A field no code in the project ever assigns is
+ * written once, at creation; a check on no particular field is taken as mutable. `defs` are the
+ * definitions of the function the check is in.
+ */
+export function checkedStateMutable(project: Project, defs: readonly VariableDef[], check: CheckEvent): boolean {
+  if (check.field === null || check.field === undefined) return true;
+  return isMutable(project, defs[check.subjectDef ?? -1]?.query?.model ?? null, check.field);
 }
 
 /** `filter(pk=…, status="open").update(…)`: the write re-tests the checked field itself. */

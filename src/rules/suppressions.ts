@@ -10,7 +10,7 @@
  */
 import type { Directive, FileFacts } from "../extract/facts.js";
 import type { Finding } from "./analyse.js";
-import { RULES, findRule } from "./registry.js";
+import { findRule } from "./registry.js";
 import { STC001 } from "./STC001-unused-suppression.js";
 import type { Rule } from "./types.js";
 
@@ -120,7 +120,7 @@ export function applySuppressions(files: readonly FileFacts[], findings: readonl
           unused.push(unusedFinding(file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
             `Use a code or name that \`stalecheck rules\` lists, or remove \`${s.written}\` from the comment.`));
         } else if (s.code !== STC001.meta.code && ranCodes.has(s.code) && !used.has(s)) {
-          const rule = RULES.find((r) => r.meta.code === s.code)!;
+          const rule = findRule(s.code)!;
           const where = s.kind === "ignore-file" ? "in this file" : s.kind === "ignore" ? `on line ${s.line} or ${s.line + 1}` : `on line ${s.line}`;
           unused.push(unusedFinding(file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
             `Remove \`${s.written}\` from the comment, or the whole comment if it names nothing else; if the finding moved, move the suppression with it.`));
