@@ -283,8 +283,7 @@ class FunctionWalker {
 
   private visitTry(node: SyntaxNode): void {
     const body = field(node, "body");
-    // Nodes are fresh wrapper objects on every access: compare positions, not identity.
-    const clauses = namedChildren(node).filter((c) => c.startIndex !== body?.startIndex);
+    const clauses = namedChildren(node).filter((c) => c !== body);
     const handlers = clauses.filter((c) => c.type === "except_clause" || c.type === "except_group_clause");
     if (body && handlers.some((h) => exceptionNames(h).some((n) => INTEGRITY_ERRORS.has(n)))) {
       this.regions.push({ kind: "try-integrity", span: span(body), site: this.ctx.lines.site(node) });
@@ -1061,17 +1060,17 @@ class FunctionWalker {
    * `is_staff`/`is_superuser` ("staff"), role-like fields and `profile.*` ("user-attr").
    */
   private userAttributeKind(node: SyntaxNode): "staff" | "user-attr" | null {
-    // Collect the attribute names after the user root: request.user.profile.role → [profile, role].
+    // The attribute names after the user root, innermost last: request.user.profile.role → [role, profile].
     const names: string[] = [];
     let current: SyntaxNode | null = node;
     while (current && current.type === "attribute" && !isRequestUser(current)) {
-      names.unshift(field(current, "attribute")?.text ?? "");
+      names.push(field(current, "attribute")?.text ?? "");
       current = field(current, "object");
     }
     if (!current || names.length === 0) return null;
     const isUser = isRequestUser(current) || (current.type === "identifier" && this.lookup(current.text) !== null && this.defs[this.lookup(current.text)!]?.origin === "request-user");
     if (!isUser) return null;
-    const first = names[0]!;
+    const first = names[names.length - 1]!;
     if (USER_FLAG_ATTRS.has(first)) return "staff";
     if (first === "profile" && names.length > 1) return "user-attr";
     if (USER_ROLE_ATTRS.test(first) && !NOT_ROLE_ATTRS.has(first)) return "user-attr";
@@ -1343,13 +1342,14 @@ function isRequestUser(node: SyntaxNode): boolean {
 
 /** `status` for `inv.status.code`: the attribute `depth` steps after the root variable. */
 function firstAttribute(node: SyntaxNode, depth = 1): string | null {
+  // Collected from the outermost attribute inwards: pushing keeps long chains linear.
   const names: string[] = [];
   let current: SyntaxNode | null = node;
   while (current && current.type === "attribute") {
-    names.unshift(field(current, "attribute")?.text ?? "");
+    names.push(field(current, "attribute")?.text ?? "");
     current = field(current, "object");
   }
-  return names[depth - 1] ?? null;
+  return names[names.length - depth] ?? null;
 }
 
 function exceptionNames(handler: SyntaxNode): string[] {

@@ -188,12 +188,13 @@ function recordImport(imports: Record<string, string>, node: SyntaxNode, starImp
     return;
   }
   if (node.type !== "import_from_statement") return;
-  const moduleName = field(node, "module_name")?.text ?? "";
+  const moduleNode = field(node, "module_name");
+  const moduleName = moduleNode?.text ?? "";
   if (namedChildren(node).some((c) => c.type === "wildcard_import")) starImports.push(moduleName);
+  // `from . import views` → `.views`; `from .models import X` → `.models.X`.
+  const join = (name: string) => (moduleName.endsWith(".") ? `${moduleName}${name}` : `${moduleName}.${name}`);
   for (const child of namedChildren(node)) {
-    if (child.startIndex === field(node, "module_name")?.startIndex) continue;
-    // `from . import views` → `.views`; `from .models import X` → `.models.X`.
-    const join = (name: string) => (moduleName.endsWith(".") ? `${moduleName}${name}` : `${moduleName}.${name}`);
+    if (child === moduleNode) continue;
     if (child.type === "dotted_name") imports[child.text] = join(child.text);
     else if (child.type === "aliased_import") {
       const name = field(child, "name")?.text;
@@ -267,13 +268,16 @@ function readDatabases(value: SyntaxNode, previous: SettingsFacts | null): Setti
  * Field names a call assigns: `update(status=…)`, `setattr(obj, "status", …)`,
  * `save(update_fields=[…])`, `bulk_update(objs, […])`, `update_or_create(defaults={…})`.
  */
+const MUTATING_CALLS = new Set(["update", "aupdate", "setattr", "update_or_create", "aupdate_or_create", "bulk_update", "abulk_update", "save", "asave"]);
+
 export function mutatedByCall(node: SyntaxNode): string[] {
   const fields = new Set<string>();
   const fn = field(node, "function");
   const args = field(node, "arguments");
   if (!fn || !args) return [];
   const name = fn.type === "attribute" ? field(fn, "attribute")?.text : fn.type === "identifier" ? fn.text : undefined;
-  if (!name) return [];
+  // Runs for every call in the tree: most calls are none of these.
+  if (!name || !MUTATING_CALLS.has(name)) return [];
   const keywords = keywordArguments(args);
   if (name === "update" || name === "aupdate") {
     for (const key of keywords.keys()) fields.add(normaliseField(key));

@@ -146,7 +146,7 @@ export function dominatedEnd(statement: SyntaxNode): number {
     end = block.endIndex;
     const owner = block.parent;
     if (!owner) return end;
-    const isTryBody = owner.type === "try_statement" && field(owner, "body")?.startIndex === block.startIndex;
+    const isTryBody = owner.type === "try_statement" && field(owner, "body") === block;
     if (owner.type === "with_statement" || isTryBody) {
       current = owner;
       continue;
