@@ -5,7 +5,7 @@
  */
 import type { SyntaxNode } from "../parse/parser.js";
 import type { RouterRegistration, SettingAssignment, UrlEntry, ViewRef } from "./facts.js";
-import { dottedName, field, keywordArguments, namedChildren, positionalArguments, stringValue } from "./syntax.js";
+import { dottedName, field, keywordArguments, positionalArguments, stringValue } from "./syntax.js";
 
 /** Settings whose values matter to the project model. */
 export const TRACKED_SETTINGS = new Set([
@@ -44,7 +44,7 @@ function readValue(node: SyntaxNode, single = false): Pick<SettingAssignment, "v
   }
   if (node.type === "dictionary") {
     const dict: Record<string, string[] | null> = {};
-    for (const pair of namedChildren(node)) {
+    for (const pair of node.namedChildren) {
       if (pair.type !== "pair") continue;
       const key = field(pair, "key");
       const value = field(pair, "value");
@@ -67,7 +67,7 @@ function readStrings(node: SyntaxNode): string[] | null {
   while (stack.length > 0) {
     const current = stack.pop()!;
     if (current.type === "list" || current.type === "tuple" || current.type === "parenthesized_expression") {
-      const children = namedChildren(current).filter((c) => c.type !== "comment");
+      const children = current.namedChildren.filter((c) => c.type !== "comment");
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
     } else if (current.type === "binary_operator") {
       const right = field(current, "right");
@@ -118,7 +118,7 @@ function readUrlList(node: SyntaxNode, single = false): UrlEntry[] {
   while (stack.length > 0) {
     const current = stack.pop()!;
     if (!first && (current.type === "list" || current.type === "tuple" || current.type === "parenthesized_expression")) {
-      const children = namedChildren(current).filter((c) => c.type !== "comment");
+      const children = current.namedChildren.filter((c) => c.type !== "comment");
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
       continue;
     }
@@ -192,7 +192,7 @@ function readViewRef(node: SyntaxNode): ViewRef {
       const actions: Record<string, string> = {};
       const mapping = positionalArguments(args)[0];
       if (mapping?.type === "dictionary") {
-        for (const pair of namedChildren(mapping)) {
+        for (const pair of mapping.namedChildren) {
           const key = pair.type === "pair" ? field(pair, "key") : null;
           const value = pair.type === "pair" ? field(pair, "value") : null;
           const method = key ? stringValue(key) : null;

@@ -12,7 +12,7 @@ import type {
 import type { FunctionSite } from "./moduleFacts.js";
 import { BASIC_AUTH_DECODING, mutatedByCall, normaliseField } from "./moduleFacts.js";
 import {
-  SourceLines, blockExits, dominatedEnd, dottedName, field, keywordArguments, namedChildren, positionalArguments,
+  SourceLines, blockExits, dominatedEnd, dottedName, field, keywordArguments, positionalArguments,
   rootIdentifier, span, stringValue, unwrap,
 } from "./syntax.js";
 import {
@@ -265,9 +265,9 @@ class FunctionWalker {
 
   private visitWith(node: SyntaxNode): void {
     const body = field(node, "body");
-    const items = namedChildren(node).find((c) => c.type === "with_clause");
+    const items = node.namedChildren.find((c) => c.type === "with_clause");
     const toWalk: SyntaxNode[] = [];
-    for (const item of items ? namedChildren(items) : []) {
+    for (const item of items ? items.namedChildren : []) {
       const value = field(item, "value");
       if (!value) continue;
       const expression = value.type === "as_pattern" ? value.namedChildren[0] : value;
@@ -283,7 +283,7 @@ class FunctionWalker {
 
   private visitTry(node: SyntaxNode): void {
     const body = field(node, "body");
-    const clauses = namedChildren(node).filter((c) => c !== body);
+    const clauses = node.namedChildren.filter((c) => c !== body);
     const handlers = clauses.filter((c) => c.type === "except_clause" || c.type === "except_group_clause");
     if (body && handlers.some((h) => exceptionNames(h).some((n) => INTEGRITY_ERRORS.has(n)))) {
       this.regions.push({ kind: "try-integrity", span: span(body), site: this.ctx.lines.site(node) });
@@ -928,7 +928,7 @@ class FunctionWalker {
         if (this.mentionsUser(node)) refsUser = true;
         if (node.type === "identifier") continue;
       }
-      for (const child of namedChildren(node)) stack.push(child);
+      for (const child of node.namedChildren) stack.push(child);
     }
     return { ...query, filterFields: [...fields].sort(), filterRefsUser: refsUser };
   }
@@ -975,7 +975,7 @@ class FunctionWalker {
       const node = unwrap(stack.pop()!);
       switch (node.type) {
         case "comparison_operator": {
-          const operands = namedChildren(node);
+          const operands = node.namedChildren;
           const operators = node.children.filter((c) => !c.isNamed).map((c) => c.type);
           if (operands.length === 2 && operators.length === 1 && (operators[0] === "!=" || operators[0] === "==")) {
             const [a, b] = operands as [SyntaxNode, SyntaxNode];
@@ -1044,13 +1044,13 @@ class FunctionWalker {
             this.emitCheck(node, "session", scopes, guard, { byName: false, key: session });
             continue;
           }
-          for (const child of namedChildren(node)) stack.push(child);
+          for (const child of node.namedChildren) stack.push(child);
           continue;
         }
         case "lambda":
           continue;
         default:
-          for (const child of namedChildren(node)) stack.push(child);
+          for (const child of node.namedChildren) stack.push(child);
       }
     }
   }
@@ -1264,7 +1264,7 @@ class FunctionWalker {
         continue;
       }
       if (current.type === "lambda") continue;
-      for (const child of namedChildren(current)) stack.push(child);
+      for (const child of current.namedChildren) stack.push(child);
     }
     return [...out].sort((a, b) => a - b);
   }
@@ -1275,7 +1275,7 @@ class FunctionWalker {
    */
   private argumentDefs(args: SyntaxNode | null): number[] {
     const out = new Set<number>();
-    for (const arg of args ? namedChildren(args) : []) {
+    for (const arg of args ? args.namedChildren : []) {
       const value = unwrap(arg.type === "keyword_argument" ? field(arg, "value") ?? arg : arg);
       const root = value.type === "identifier" ? value : value.type === "attribute" ? rootIdentifier(value) : null;
       const id = root ? this.lookup(root.text) : null;
@@ -1326,7 +1326,7 @@ function sessionKey(node: SyntaxNode): string | null {
 function readParams(parameters: SyntaxNode | null): string[] {
   if (!parameters) return [];
   const out: string[] = [];
-  for (const param of namedChildren(parameters)) {
+  for (const param of parameters.namedChildren) {
     if (param.type === "identifier") out.push(param.text);
     else {
       const name = field(param, "name") ?? param.namedChildren.find((c) => c.type === "identifier") ?? null;

@@ -9,7 +9,7 @@ import {
   classNameList, readRouterRegistration, readSettingAssignment, readSettingCall, readSettingsModuleDefault, readUrlAppend, readUrlpatterns,
 } from "./djangoFacts.js";
 import {
-  SourceLines, dottedName, field, keywordArguments, namedChildren, positionalArguments, stringList, stringValue,
+  SourceLines, dottedName, field, keywordArguments, positionalArguments, stringList, stringValue,
 } from "./syntax.js";
 
 export interface FunctionSite {
@@ -87,7 +87,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
       case "decorated_definition": {
         const definition = field(node, "definition");
         if (definition) {
-          const decorators = namedChildren(node).filter((c) => c.type === "decorator");
+          const decorators = node.namedChildren.filter((c) => c.type === "decorator");
           pushDefinition(stack, scan, definition, decorators, frame);
         }
         continue;
@@ -177,7 +177,7 @@ function recordModuleCall(scan: ModuleScan, node: SyntaxNode): void {
 
 function recordImport(imports: Record<string, string>, node: SyntaxNode, starImports: string[]): void {
   if (node.type === "import_statement") {
-    for (const child of namedChildren(node)) {
+    for (const child of node.namedChildren) {
       if (child.type === "dotted_name") imports[child.text.split(".")[0]!] = child.text.split(".")[0]!;
       else if (child.type === "aliased_import") {
         const name = field(child, "name")?.text;
@@ -190,10 +190,10 @@ function recordImport(imports: Record<string, string>, node: SyntaxNode, starImp
   if (node.type !== "import_from_statement") return;
   const moduleNode = field(node, "module_name");
   const moduleName = moduleNode?.text ?? "";
-  if (namedChildren(node).some((c) => c.type === "wildcard_import")) starImports.push(moduleName);
+  if (node.namedChildren.some((c) => c.type === "wildcard_import")) starImports.push(moduleName);
   // `from . import views` → `.views`; `from .models import X` → `.models.X`.
   const join = (name: string) => (moduleName.endsWith(".") ? `${moduleName}${name}` : `${moduleName}.${name}`);
-  for (const child of namedChildren(node)) {
+  for (const child of node.namedChildren) {
     if (child === moduleNode) continue;
     if (child.type === "dotted_name") imports[child.text] = join(child.text);
     else if (child.type === "aliased_import") {
@@ -258,7 +258,7 @@ function readDatabases(value: SyntaxNode, previous: SettingsFacts | null): Setti
         settings.engines = null;
       }
     } else {
-      for (const child of namedChildren(node)) stack.push(child);
+      for (const child of node.namedChildren) stack.push(child);
     }
   }
   return settings;
@@ -288,7 +288,7 @@ export function mutatedByCall(node: SyntaxNode): string[] {
   } else if (name === "update_or_create" || name === "aupdate_or_create") {
     const defaults = keywords.get("defaults");
     if (defaults?.type === "dictionary") {
-      for (const pair of namedChildren(defaults)) {
+      for (const pair of defaults.namedChildren) {
         const key = pair.type === "pair" ? field(pair, "key") : null;
         const text = key ? stringValue(key) : null;
         if (text) fields.add(normaliseField(text));
@@ -314,7 +314,7 @@ export function normaliseField(name: string): string {
 /** Class-level `name = [A, B]` lists (permission_classes, authentication_classes, …). */
 function readClassAttrs(body: SyntaxNode): Record<string, string[]> {
   const attrs: Record<string, string[]> = {};
-  for (const statement of namedChildren(body)) {
+  for (const statement of body.namedChildren) {
     const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
     if (!assignment || assignment.type !== "assignment") continue;
     const left = field(assignment, "left");
@@ -328,7 +328,7 @@ function readClassAttrs(body: SyntaxNode): Record<string, string[]> {
 }
 
 function declaresModelFields(body: SyntaxNode): boolean {
-  return namedChildren(body).some((statement) => {
+  return body.namedChildren.some((statement) => {
     const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
     const right = assignment?.type === "assignment" ? field(assignment, "right") : null;
     return right?.type === "call" && /^models\.\w+(Field|Key)$/.test(dottedName(field(right, "function") ?? right) ?? "");
@@ -337,7 +337,7 @@ function declaresModelFields(body: SyntaxNode): boolean {
 
 function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts {
   const uniqueSets: string[][] = [["pk"], ["id"]];
-  for (const statement of namedChildren(body)) {
+  for (const statement of body.namedChildren) {
     if (statement.type === "expression_statement") {
       const assignment = statement.namedChildren[0];
       if (!assignment || assignment.type !== "assignment") continue;
@@ -358,7 +358,7 @@ function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts 
 }
 
 function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
-  for (const statement of namedChildren(body)) {
+  for (const statement of body.namedChildren) {
     const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
     if (!assignment || assignment.type !== "assignment") continue;
     const key = field(assignment, "left")?.text;
@@ -366,13 +366,13 @@ function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
     if (!value) continue;
     if (key === "unique_together") {
       const direct = stringList(value);
-      if (direct.length > 0 && direct.length === namedChildren(value).length) uniqueSets.push(direct.map(normaliseField));
-      else for (const group of namedChildren(value)) {
+      if (direct.length > 0 && direct.length === value.namedChildren.length) uniqueSets.push(direct.map(normaliseField));
+      else for (const group of value.namedChildren) {
         const names = stringList(group);
         if (names.length > 0) uniqueSets.push(names.map(normaliseField));
       }
     } else if (key === "constraints") {
-      for (const constraint of namedChildren(value)) {
+      for (const constraint of value.namedChildren) {
         if (constraint.type !== "call") continue;
         const ctor = dottedName(field(constraint, "function") ?? constraint) ?? "";
         if (!ctor.endsWith("UniqueConstraint")) continue;

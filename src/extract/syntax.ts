@@ -6,10 +6,6 @@ export function field(node: SyntaxNode, name: string): SyntaxNode | null {
   return node.childForFieldName(name);
 }
 
-export function namedChildren(node: SyntaxNode): readonly SyntaxNode[] {
-  return node.namedChildren;
-}
-
 export function span(node: SyntaxNode): Span {
   return [node.startIndex, node.endIndex];
 }
@@ -57,7 +53,7 @@ export function rootIdentifier(node: SyntaxNode): SyntaxNode | null {
 export function stringValue(node: SyntaxNode): string | null {
   if (node.type !== "string") return null;
   let out = "";
-  for (const child of namedChildren(node)) {
+  for (const child of node.namedChildren) {
     if (child.type === "string_content") out += child.text;
     else if (child.type === "interpolation") return null;
   }
@@ -71,7 +67,7 @@ export function stringList(node: SyntaxNode): string[] {
     return value === null ? [] : [value];
   }
   const out: string[] = [];
-  for (const child of namedChildren(node)) {
+  for (const child of node.namedChildren) {
     const value = stringValue(child);
     if (value !== null) out.push(value);
   }
@@ -81,7 +77,7 @@ export function stringList(node: SyntaxNode): string[] {
 export function keywordArguments(args: SyntaxNode | null): Map<string, SyntaxNode> {
   const out = new Map<string, SyntaxNode>();
   if (!args) return out;
-  for (const child of namedChildren(args)) {
+  for (const child of args.namedChildren) {
     if (child.type !== "keyword_argument") continue;
     const name = field(child, "name");
     const value = field(child, "value");
@@ -92,7 +88,7 @@ export function keywordArguments(args: SyntaxNode | null): Map<string, SyntaxNod
 
 export function positionalArguments(args: SyntaxNode | null): SyntaxNode[] {
   if (!args) return [];
-  return namedChildren(args).filter(
+  return args.namedChildren.filter(
     (c) => c.type !== "keyword_argument" && c.type !== "comment" && c.type !== "dictionary_splat" && c.type !== "list_splat",
   );
 }
@@ -122,7 +118,7 @@ export class SourceLines {
 /** Does the block end by leaving it (return, raise, continue, break)? */
 export function blockExits(block: SyntaxNode | null): boolean {
   if (!block) return false;
-  const statements = namedChildren(block).filter((c) => c.type !== "comment");
+  const statements = block.namedChildren.filter((c) => c.type !== "comment");
   const last = statements[statements.length - 1];
   if (!last) return false;
   return (
