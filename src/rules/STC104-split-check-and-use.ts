@@ -100,6 +100,9 @@ function trustedSessionKeys(project: Project): Map<string, { file: FileFacts; fn
   if (known) return known;
   const out = new Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>();
   for (const file of project.files) {
+    // Session stores come only from a function's own code (helper summaries carry none), so the
+    // models, which analyse() builds again for every request file, are built here only where needed.
+    if (!file.functions.some((fn) => fn.events.some((e) => e.type === "store" && e.target === "session"))) continue;
     for (const model of buildFunctionModels(file, project)) {
       for (const event of model.events) {
         if (event.type !== "store" || event.target !== "session" || event.key === undefined || out.has(event.key)) continue;
