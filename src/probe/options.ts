@@ -529,8 +529,11 @@ function checkPlaceholders(config: ProbeConfig): void {
   }
 }
 
+/** `{{round}}`, `{{setup.id}}`, `{{NAME}}`: checked here at start-up, filled by run.ts's `wire()`. */
+export const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
+
 export function placeholders(text: string): string[] {
-  return [...text.matchAll(/\{\{\s*([^{}\s]+)\s*\}\}/g)].map((m) => m[1]!);
+  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 }
 
 export const PROBE_HELP = `stalecheck probe — confirm a race on a running HTTP app with synchronised bursts

@@ -5,7 +5,7 @@
  */
 import { type ComparisonResult, evaluateComparison, lookupPath, parseStatusSet } from "./expect.js";
 import { type HttpResponse, PendingRequest, type WireRequest, encodeRequest } from "./http.js";
-import type { Credential, ProbeConfig, RequestTemplate } from "./options.js";
+import { type Credential, PLACEHOLDER, type ProbeConfig, type RequestTemplate } from "./options.js";
 
 export interface TimedAnswer {
   status: number | null;
@@ -110,7 +110,9 @@ export async function runProbe(config: ProbeConfig, address: string, hooks: RunH
       const mutationSpec = config.mutation ? wire(config, config.mutation, values) : null;
       const verifySpec = config.verify ? wire(config, config.verify, values) : null;
 
-      const burst = Array.from({ length: config.concurrency }, () => new PendingRequest(config.target, address, encodeRequest(config.target, raceSpec), timeout()));
+      // Every request of the burst sends the same bytes: encoded once.
+      const raceBytes = encodeRequest(config.target, raceSpec);
+      const burst = Array.from({ length: config.concurrency }, () => new PendingRequest(config.target, address, raceBytes, timeout()));
       const mutation = mutationSpec ? new PendingRequest(config.target, address, encodeRequest(config.target, mutationSpec), timeout()) : null;
       const all = mutation ? [...burst, mutation] : burst;
       requests += all.length;
@@ -190,7 +192,7 @@ export async function runProbe(config: ProbeConfig, address: string, hooks: RunH
 /** A concrete request: placeholders filled, the default credentials and headers applied. */
 export function wire(config: ProbeConfig, spec: RequestTemplate, values: (name: string) => string | undefined): WireRequest {
   const fill = (text: string, where: string, encode: boolean): string =>
-    text.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_, name: string) => {
+    text.replace(PLACEHOLDER, (_, name: string) => {
       const value = values(name);
       if (value === undefined) throw new RoundError(`${where}: no value for {{${name}}}${name.startsWith("setup.") ? " in the setup answer" : ""}`);
       if (/[\r\n]/.test(value)) throw new RoundError(`${where}: the value of {{${name}}} contains a line break`);
