@@ -36,12 +36,21 @@ export function bodyIntact(header: Record<string, unknown>, body: string): boole
   return typeof header.body === "string" && header.body === sha256(body);
 }
 
-/** Writes through a temporary file and a rename; returns why it could not, or null. Never throws. */
+/**
+ * Writes through a temporary file and a rename; returns why it could not, or null. Never throws.
+ * The directory is created only when the write finds it missing: a cold scan writes an entry per
+ * file, and a `mkdir` before each cost as much as the write.
+ */
 export function writeAtomically(target: string, text: string): string | null {
   const temporary = `${target}.${randomUUID()}.tmp`;
   try {
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(temporary, text);
+    try {
+      writeFileSync(temporary, text);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(temporary, text);
+    }
     renameSync(temporary, target);
     return null;
   } catch (error) {

@@ -92,9 +92,9 @@ export class FactsCache {
   }
 }
 
-/** Writes one entry (from a worker); returns why it could not, or null. Never throws. */
-export function writeEntry(target: string, contentHash: string, facts: FileFacts): string | null {
-  return writeAtomically(target, sealEntry({ content: contentHash, path: facts.path }, JSON.stringify(facts)));
+/** Writes one entry (from a worker): the facts of `path`, as JSON. Returns why it could not, or null. Never throws. */
+export function writeEntry(target: string, contentHash: string, path: string, factsJson: string): string | null {
+  return writeAtomically(target, sealEntry({ content: contentHash, path }, factsJson));
 }
 
 /** Facts, "stale" (a sound entry made for other content or another path), or null (not trusted). */

@@ -156,7 +156,7 @@ export class ExtractionPool {
     if (!task || task.id !== reply.id) return;
     if (slot.tasks.length > 0) this.startBudget(slot);
     if (reply.type === "done") {
-      task.resolve({ ok: true, facts: reply.facts, cacheError: reply.cacheError });
+      task.resolve({ ok: true, facts: JSON.parse(reply.facts) as FileFacts, cacheError: reply.cacheError });
     } else {
       task.resolve({ ok: false, message: `internal error while reading this file, skipped: ${reply.message}` });
       this.replace(slot);

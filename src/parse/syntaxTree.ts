@@ -12,6 +12,7 @@
  * more wasm calls for a third of all nodes.
  */
 import type { Language, Tree } from "web-tree-sitter";
+import { type CursorReader, openCursor } from "./treeCursor.js";
 
 export interface Point {
   row: number;
@@ -144,32 +145,34 @@ function tablesOf(language: Language): LanguageTables {
 
 /**
  * Copies a tree into `SyntaxNode`s and returns the root. The walk is iterative, so nesting depth
- * is bounded by memory, not by the JavaScript stack. The caller still owns and deletes `tree`.
+ * is bounded by memory, not by the JavaScript stack. The caller still owns and deletes `tree`;
+ * `cursor` (a fresh cursor on its root, freed here) is for tests that compare the two kinds.
  */
-export function copyTree(tree: Tree, text: string): SyntaxNode {
+export function copyTree(tree: Tree, text: string, cursor?: CursorReader): SyntaxNode {
   const { types, tokens, fields } = tablesOf(tree.language);
   const source = new SourceText(text);
   // MISSING nodes only occur in trees with errors; asking every node would cost a wasm call each.
+  // Asked before the cursor is opened: the direct cursor owns the wasm transfer buffer until closed.
   const mayMiss = tree.rootNode.hasError;
-  const cursor = tree.walk();
+  const walk = cursor ?? openCursor(tree);
   let nextId = 0;
   const markError = (from: SyntaxNode) => {
     for (let n: SyntaxNode | null = from; n && !n.hasError; n = n.parent) n.hasError = true;
   };
   /** Copies the cursor's node into `parent`; returns it when it is a named node that may have children. */
   const copy = (parent: SyntaxNode | null): SyntaxNode | null => {
-    const typeId = cursor.nodeTypeId;
+    const typeId = walk.typeId();
     const token = tokens[typeId];
     if (token) {
       // A missing token (an unclosed bracket) still marks its ancestors as broken.
-      if (parent && mayMiss && cursor.nodeIsMissing) markError(parent);
+      if (parent && mayMiss && walk.isMissing()) markError(parent);
       if (parent) addChild(parent, token);
       return null;
     }
     // The ERROR symbol (65535) is outside the grammar's table.
-    const type = typeId < types.length ? types[typeId]! : cursor.nodeType;
-    const missing = mayMiss && cursor.nodeIsMissing;
-    const node = new SyntaxNode(source, nextId++, type, missing, cursor.startIndex, cursor.endIndex, fields[cursor.currentFieldId] ?? null, parent);
+    const type = typeId < types.length ? types[typeId]! : "ERROR";
+    const missing = mayMiss && walk.isMissing();
+    const node = new SyntaxNode(source, nextId++, type, missing, walk.startIndex(), walk.endIndex(), fields[walk.fieldId()] ?? null, parent);
     if (missing || type === "ERROR") markError(node);
     if (parent) {
       addChild(parent, node);
@@ -185,7 +188,7 @@ export function copyTree(tree: Tree, text: string): SyntaxNode {
     let current = root;
     let atToken = false;
     for (;;) {
-      if (!atToken && cursor.gotoFirstChild()) {
+      if (!atToken && walk.gotoFirstChild()) {
         const child = copy(current);
         atToken = child === null;
         if (child) current = child;
@@ -193,19 +196,19 @@ export function copyTree(tree: Tree, text: string): SyntaxNode {
       }
       for (;;) {
         const parent = atToken ? current : current.parent;
-        if (parent && cursor.gotoNextSibling()) {
+        if (parent && walk.gotoNextSibling()) {
           const sibling = copy(parent);
           atToken = sibling === null;
           current = sibling ?? parent;
           break;
         }
-        if (!parent || !cursor.gotoParent()) return root;
+        if (!parent || !walk.gotoParent()) return root;
         current = parent;
         atToken = false;
       }
     }
   } finally {
-    cursor.delete();
+    walk.close();
   }
 }
 
