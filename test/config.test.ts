@@ -240,6 +240,27 @@ class RedeemView(APIView):
     expect(await basic("")).toEqual(["STC102 high false /redeem/<str:code>/"]);
     expect(await basic("basic-auth-classes = [\"myauth.legacy.LegacyTokenAuth\"]\n")).toEqual(["STC102 critical true /redeem/<str:code>/"]);
     expect(await basic("basic-auth-middleware = [\"myauth.mw.HeaderAuthMiddleware\"]\n")).toEqual(["STC102 critical true /redeem/<str:code>/"]);
+
+    // `stalecheck endpoints` reads the same configuration: the reach and the findings agree.
+    const listed = async (config: string, ...extra: string[]) => {
+      const dir = tempProject({ ...files, "stalecheck.toml": config });
+      const { code, stdout } = await run(["endpoints", ".", "--format", "json", ...extra], dir);
+      expect(code).toBe(0);
+      return (JSON.parse(stdout).endpoints as { route: string; basicAuth: boolean; findings: number }[]).map((e) => `${e.route} ${e.basicAuth} ${e.findings}`);
+    };
+    expect(await listed("")).toEqual(["/redeem/<str:code>/ false 1"]);
+    expect(await listed("basic-auth-classes = [\"myauth.legacy.LegacyTokenAuth\"]\n")).toEqual(["/redeem/<str:code>/ true 1"]);
+    expect(await listed("basic-auth-classes = [\"myauth.legacy.LegacyTokenAuth\"]\n", "--select", "STC101")).toEqual(["/redeem/<str:code>/ true 0"]);
+    expect(await listed("exclude = [\"app/views.py\"]\n")).toEqual([]);
+  });
+
+  it("refuses check-only options and report formats for `stalecheck endpoints`", async () => {
+    const dir = tempProject({ "app/views.py": "x = 1\n" });
+    for (const argv of [["endpoints", "--baseline", "b.json"], ["endpoints", "--fail-on", "high"], ["endpoints", "--format", "sarif"]]) {
+      const { code, stderr } = await run(argv, dir);
+      expect(code, argv.join(" ")).toBe(2);
+      expect(stderr).toMatch(/endpoints/);
+    }
   });
 
   it("passes sensitive-models on to scan()", async () => {

@@ -6,8 +6,9 @@ import { SEVERITIES, type Severity } from "../rules/types.js";
 export type Format = "text" | "json" | "sarif" | "github";
 export const FORMATS: readonly Format[] = ["text", "json", "sarif", "github"];
 
+/** `check`, and `endpoints`, which reads the project the same way and prints its routes instead. */
 export interface CheckArgs {
-  command: "check";
+  command: "check" | "endpoints";
   paths: string[];
   format: Format;
   output: string | null;
@@ -35,7 +36,6 @@ export type ParsedArgs =
   | CheckArgs
   | { command: "rules"; format: Format }
   | { command: "explain"; rule: string }
-  | { command: "endpoints"; paths: string[]; format: Format }
   | { command: "help" }
   | { command: "version" };
 
@@ -82,17 +82,22 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (rest.length > 0) throw new ArgsError("`stalecheck rules` takes no arguments");
     return { command: "rules", format: format as Format };
   }
-  if (first === "endpoints") return { command: "endpoints", paths: rest, format: format as Format };
   if (first === "explain") {
     if (rest.length !== 1) throw new ArgsError("usage: stalecheck explain CODE|NAME");
     return { command: "explain", rule: rest[0]! };
   }
-  const paths = first === "check" ? rest : positionals;
+  const command = first === "endpoints" ? "endpoints" : "check";
+  const paths = first === "check" || first === "endpoints" ? rest : positionals;
+  if (command === "endpoints") {
+    if (format !== "text" && format !== "json") throw new ArgsError(`\`stalecheck endpoints\` prints text or json, not "${format}"`);
+    const findingsOnly = ["--fail-on", "--baseline", "--write-baseline", "--changed-since"].find((name) => values.has(name));
+    if (findingsOnly) throw new ArgsError(`${findingsOnly} applies to \`stalecheck check\`, not to \`stalecheck endpoints\``);
+  }
   const failOn = one(values, "--fail-on");
   if (failOn !== undefined && !SEVERITIES.includes(failOn as Severity)) throw new ArgsError(`--fail-on must be one of ${SEVERITIES.join(", ")}, not "${failOn}"`);
   const size = one(values, "--max-file-size");
   return {
-    command: "check",
+    command,
     paths,
     format: format as Format,
     output: one(values, "--output") ?? null,
@@ -169,7 +174,8 @@ Usage:
   stalecheck [check] [PATH...]     scan files and directories (default: .)
   stalecheck rules [--format json] list the rules
   stalecheck explain CODE|NAME     print a rule's documentation
-  stalecheck endpoints [PATH]      list routes, their authentication and Basic Auth reach
+  stalecheck endpoints [PATH...]   list routes, their authentication and Basic Auth reach (text or
+                                   json; reads the configuration and takes check's scan options)
   stalecheck probe --target URL …  race-test a running app (stalecheck probe --help)
 
 Options for check:

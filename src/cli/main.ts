@@ -72,16 +72,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout(ruleDocMarkdown(rule.meta));
       return EXIT_OK;
     }
-    case "endpoints":
-      try {
-        const result = await scan({ paths: args.paths, cwd: io.cwd, cacheDir: null });
-        io.stdout(args.format === "json" ? formatEndpointsJson(result) : formatEndpointsText(result));
-        return EXIT_OK;
-      } catch (error) {
-        io.stderr(`stalecheck: ${error instanceof UsageError ? "" : "internal error: "}${(error as Error).message}\n`);
-        return EXIT_ERROR;
-      }
     case "check":
+    case "endpoints":
       break;
   }
   const progress = args.progress && io.stderrIsTTY ? progressBar(io.stderr) : null;
@@ -94,10 +86,16 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}),
       cacheDir: args.cacheDir === null ? null : resolve(io.cwd, args.cacheDir ?? DEFAULT_CACHE_DIR),
     });
+    progress?.finish();
     if (result.extraction?.cacheWriteError) {
       io.stderr(`stalecheck: warning: could not write the facts cache (${result.extraction.cacheWriteError}); choose another --cache-dir or pass --no-cache\n`);
     }
-    progress?.finish();
+    if (args.command === "endpoints") {
+      const listing = args.format === "json" ? formatEndpointsJson(result) : formatEndpointsText(result);
+      if (args.output !== null) writeOutput(resolve(io.cwd, args.output), listing);
+      else io.stdout(listing);
+      return EXIT_OK;
+    }
     if (args.writeBaseline !== null) {
       writeOutput(resolve(io.cwd, args.writeBaseline), formatBaseline(result.findings));
       io.stderr(`stalecheck: wrote ${result.findings.length} ${result.findings.length === 1 ? "finding" : "findings"} to the baseline ${args.writeBaseline}\n`);
