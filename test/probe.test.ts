@@ -1,4 +1,7 @@
 /** `stalecheck probe`: its pure parts, and whole runs against a tiny local HTTP server. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -393,6 +396,21 @@ describe("probe runs against a local server", () => {
     const missing = await cli([...scenarioArgs("safe").map((a) => a.replace("{{setup.code}}", "{{setup.nope}}")), "--format", "json"], env);
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout).rounds[0].errors[0]).toMatch(/no value for \{\{setup\.nope\}\}/);
+  });
+
+  it("refuses an --output it cannot write before sending a request, and writes a writable one", async () => {
+    const before = state.authorizations.length;
+    const missing = await cli([...scenarioArgs("safe"), "--output", "/nonexistent-dir/probe.json", "--format", "json"], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--output: cannot write \/nonexistent-dir\/probe\.json: ENOENT/);
+    const directory = await cli([...scenarioArgs("safe"), "--output", tmpdir()], env);
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toMatch(/it is a directory/);
+    expect(state.authorizations.length).toBe(before);
+    const file = join(mkdtempSync(join(tmpdir(), "probe-out-")), "probe.json");
+    const written = await cli([...scenarioArgs("safe", 1), "--output", file, "--format", "json"], env);
+    expect(written.code).toBe(0);
+    expect(JSON.parse(readFileSync(file, "utf8")).summary.verdict).toBe("no-race");
   });
 
   it("reports an unreachable target as an error, not as a race", async () => {

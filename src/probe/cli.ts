@@ -1,6 +1,6 @@
 /** `stalecheck probe`: reads the scenario file, checks the target, runs the rounds, reports. */
-import { readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { TOOL_VERSION } from "../version.js";
 import { type ProbeCli, type ProbeConfig, PROBE_HELP, ProbeUsageError, type Scenario, buildProbeConfig, parseProbeArgs, parseScenario } from "./options.js";
 import { Secrets, isSensitiveHeader } from "./redact.js";
@@ -56,6 +56,14 @@ export async function runProbeCommand(argv: readonly string[], io: ProbeIO, reso
   const secrets = secretsOf(config);
   const out = (text: string) => io.stdout(secrets.redact(text));
   const err = (text: string) => io.stderr(secrets.redact(text));
+  const outputPath = config.output !== null ? resolve(io.cwd, config.output) : null;
+  // Checked before any request is sent: the rounds change the target's state, so they should
+  // not be spent on a report that cannot be written.
+  const unwritable = outputPath !== null ? whyUnwritable(outputPath) : null;
+  if (unwritable) {
+    err(`stalecheck probe: --output: cannot write ${outputPath}: ${unwritable}\n`);
+    return PROBE_EXIT.error;
+  }
 
   let address: string;
   try {
@@ -78,8 +86,16 @@ export async function runProbeCommand(argv: readonly string[], io: ProbeIO, reso
     return PROBE_EXIT.error;
   }
   const text = () => `${probeHeader(config)}\n${outcome.rounds.map((r) => roundLine(r, config.concurrency)).join("")}\n${probeSummary(outcome)}`;
-  if (config.output !== null) {
-    writeFileSync(resolve(io.cwd, config.output), secrets.redact(config.format === "json" ? probeJson(config, outcome, TOOL_VERSION) : text()));
+  if (outputPath !== null) {
+    const report = config.format === "json" ? probeJson(config, outcome, TOOL_VERSION) : text();
+    try {
+      writeFileSync(outputPath, secrets.redact(report));
+    } catch (error) {
+      // The path was writable before the rounds: print the report rather than lose it.
+      err(`stalecheck probe: --output: cannot write ${outputPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; the report follows on standard output\n`);
+      out(report);
+      return PROBE_EXIT.error;
+    }
     out(probeSummary(outcome));
   } else if (config.format === "json") {
     out(probeJson(config, outcome, TOOL_VERSION));
@@ -88,6 +104,21 @@ export async function runProbeCommand(argv: readonly string[], io: ProbeIO, reso
   }
   const verdict = verdictOf(outcome);
   return verdict === "race" ? PROBE_EXIT.race : verdict === "error" ? PROBE_EXIT.error : PROBE_EXIT.ok;
+}
+
+/** Why `path` cannot be written as a file (a missing or read-only directory, a directory), or null. */
+function whyUnwritable(path: string): string | null {
+  try {
+    if (existsSync(path)) {
+      if (statSync(path).isDirectory()) return "it is a directory";
+      accessSync(path, constants.W_OK);
+    } else {
+      accessSync(dirname(path), constants.W_OK);
+    }
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
 }
 
 function readText(path: string, option: string): string {
