@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { configGlobMatcher } from "./config/fileFilters.js";
 import { changedFiles } from "./discover/changedFiles.js";
-import { discover } from "./discover/discover.js";
+import { discover, discoverRoot } from "./discover/discover.js";
 import { extractorFingerprint } from "./cache/factsCache.js";
 import { ResultCache } from "./cache/resultCache.js";
 import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
@@ -96,12 +96,14 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const { rules, unknown } = selectRules(options.select, options.ignore);
   if (unknown.length > 0) throw new UsageError(`unknown rule selector: ${unknown.join(", ")} (see \`stalecheck rules\`)`);
   // A path that does not exist is a typo in a command line or CI script: fail loudly, exit 2.
-  for (const path of options.paths ?? []) {
-    if (!existsSync(resolve(options.cwd ?? process.cwd(), path))) throw new UsageError(`no such file or directory: ${path}`);
+  const cwd = options.cwd ?? process.cwd();
+  const paths = options.paths ?? [];
+  for (const path of paths) {
+    if (!existsSync(resolve(cwd, path))) throw new UsageError(`no such file or directory: ${path}`);
   }
-  const discovered = discover({ cwd: options.cwd ?? process.cwd(), paths: options.paths ?? [], exclude: options.exclude ?? [] });
-  const configExcluded = configGlobMatcher(options.configDir ?? discovered.root, options.configExclude ?? []);
-  const found = { ...discovered, files: discovered.files.filter((f) => !configExcluded(f.absolute)) };
+  // Applied while walking, so an excluded directory is not entered and its problems are not reported.
+  const configExcluded = configGlobMatcher(options.configDir ?? discoverRoot(cwd, paths), options.configExclude ?? []);
+  const found = discover({ cwd, paths, exclude: options.exclude ?? [], skip: configExcluded });
   // Asked before the scan so that a bad revision fails at once.
   const changed = options.changedSince !== undefined ? changedFiles(found.root, options.changedSince) : null;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;

@@ -2,6 +2,7 @@
  * Configuration: finding the file, validating every key, and flags over file over defaults,
  * through the CLI entry point (in-process) on temporary projects.
  */
+import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CONFIG_KEYS, ConfigError, findConfigFile, loadConfig, readConfigFile } from "../src/config/config.js";
@@ -170,6 +171,17 @@ describe("configuration in a scan", () => {
     expect(await reported(["app"], anchored)).toEqual(["views.py:10 STC102"]);
     // --exclude replaces the configuration's list.
     expect(await reported([".", "--exclude", "app/views.py"], dir)).toEqual(["app/legacy/old.py:10 STC102"]);
+  });
+
+  it("does not enter an excluded directory: its unreadable files are not reported", async () => {
+    const errorsOf = async (config: string) => {
+      const dir = tempProject({ "stalecheck.toml": config, "app/views.py": "x = 1\n", "vendor/blob.py": "\u0000binary" });
+      symlinkSync("/etc/hostname", join(dir, "vendor", "outside.py"));
+      const { stdout } = await run([".", "--format", "json"], dir);
+      return (JSON.parse(stdout).errors as { file: string }[]).map((e) => e.file);
+    };
+    expect(await errorsOf("")).toEqual(["vendor/blob.py", "vendor/outside.py"]);
+    expect(await errorsOf("exclude = [\"vendor\"]\n")).toEqual([]);
   });
 
   it("applies per-file-ignores by glob", async () => {

@@ -24,13 +24,15 @@ export interface DiscoverOptions {
   cwd: string;
   paths: readonly string[];
   exclude: readonly string[];
+  /** Paths to leave out, by absolute path (the configuration's `exclude`), even when named explicitly; skipped directories are not entered. */
+  skip?: (absolute: string) => boolean;
 }
 
 /** Directories no Django project wants scanned. */
 const SKIPPED_DIRECTORIES = new Set([".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache"]);
 
 export function discover(options: DiscoverOptions): DiscoverResult {
-  const inputs = (options.paths.length > 0 ? options.paths : ["."]).map((p) => resolve(options.cwd, p));
+  const inputs = inputPaths(options.cwd, options.paths);
   const root = scanRoot(options.cwd, inputs);
   const excluded = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : null;
   const files = new Map<string, DiscoveredFile>();
@@ -45,6 +47,7 @@ export function discover(options: DiscoverOptions): DiscoverResult {
       errors.push({ file: rel(input), message: `cannot read path: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
       continue;
     }
+    if (options.skip?.(input)) continue;
     if (stat.isFile()) {
       // A file named explicitly is scanned whatever its name (pre-commit passes staged files).
       files.set(input, { absolute: input, path: rel(input) });
@@ -84,10 +87,10 @@ export function discover(options: DiscoverOptions): DiscoverResult {
         const abs = join(dir, entry.name);
         const relPath = relDir === "." ? entry.name : `${relDir}/${entry.name}`;
         if (isDirectory) {
-          if (SKIPPED_DIRECTORIES.has(entry.name) || isIgnored(abs, true) || excluded?.(relPath) || excluded?.(`${relPath}/`)) continue;
+          if (SKIPPED_DIRECTORIES.has(entry.name) || isIgnored(abs, true) || excluded?.(relPath) || excluded?.(`${relPath}/`) || options.skip?.(abs)) continue;
           subdirs.push({ abs, relPath });
         } else {
-          if (isIgnored(abs, false) || excluded?.(relPath)) continue;
+          if (isIgnored(abs, false) || excluded?.(relPath) || options.skip?.(abs)) continue;
           if (entry.isSymbolicLink()) {
             const problem = symlinkProblem(abs, root);
             if (problem) {
@@ -110,6 +113,15 @@ export function discover(options: DiscoverOptions): DiscoverResult {
 }
 
 /** The directory findings are relative to: the one directory scanned, else the working directory. */
+/** The root `discover` reports paths relative to: the one directory given, else `cwd`. */
+export function discoverRoot(cwd: string, paths: readonly string[]): string {
+  return scanRoot(cwd, inputPaths(cwd, paths));
+}
+
+function inputPaths(cwd: string, paths: readonly string[]): string[] {
+  return (paths.length > 0 ? paths : ["."]).map((p) => resolve(cwd, p));
+}
+
 function scanRoot(cwd: string, inputs: string[]): string {
   if (inputs.length === 1) {
     try {
