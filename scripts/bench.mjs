@@ -158,7 +158,7 @@ function runCorpus(corpus, options, build) {
   const check = (extra) => ["node", ...stalecheck, "check", corpus.root, "--format", "json", "--output", report, ...extra];
   const oneCore = (command) => ["taskset", "-c", "0", ...command];
   const cases = [
-    { key: "floor1", label: "parse-and-walk floor (same parser, 1 thread, 1 core)", command: oneCore(["node", fileURLToPath(import.meta.url), "--floor", corpus.root, build]) },
+    { key: "floor1", label: "parse-and-walk floor (same parser and cursor, 1 thread, 1 core)", command: oneCore(["node", fileURLToPath(import.meta.url), "--floor", corpus.root, build]) },
     { key: "cold1", label: "stalecheck cold, --jobs 1, 1 core", command: oneCore(check(["--jobs", "1", "--cache-dir", cache])), before: () => rmSync(cache, { recursive: true, force: true }) },
     { key: "cold", label: `stalecheck cold, default (--jobs ${cpus().length})`, command: check(["--cache-dir", cache]), before: () => rmSync(cache, { recursive: true, force: true }) },
     { key: "nocache", label: `stalecheck --no-cache (--jobs ${cpus().length})`, command: check(["--no-cache"]) },
