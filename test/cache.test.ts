@@ -1,5 +1,6 @@
 /** The facts cache: a warm scan parses nothing, gives the same bytes, and never trusts a bad entry. */
-import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ResultCache, contentKey } from "../src/cache/resultCache.js";
@@ -23,18 +24,33 @@ const run = async (options: ScanOptions) => {
   return { result, json: stable(formatJson(result)), stats: result.extraction! };
 };
 
-/** Every cache entry file under a cache directory. */
-function entries(cacheDir: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".json")) out.push(path);
-    }
-  };
-  walk(join(cacheDir, "facts-v1"));
-  return out.sort();
+/** The facts packs under a cache directory. */
+function packs(cacheDir: string): string[] {
+  const layout = join(cacheDir, "facts-v2");
+  return readdirSync(layout).flatMap((fingerprint) => readdirSync(join(layout, fingerprint)).map((name) => join(layout, fingerprint, name))).sort();
+}
+
+type IndexEntry = [string, string, string, number, number, string];
+
+/** A pack's bodies and index, read through its footer line. */
+function readPack(file: string): { bytes: Buffer; index: IndexEntry[] } {
+  const bytes = readFileSync(file);
+  const footer = /stalecheck-pack (\d+) (\d+) [0-9a-f]{64}\n$/.exec(bytes.subarray(-128).toString("latin1"))!;
+  const index = JSON.parse(bytes.subarray(Number(footer[1]), Number(footer[1]) + Number(footer[2])).toString("utf8")) as IndexEntry[];
+  return { bytes, index };
+}
+
+/** Writes a sealed pack holding these bodies, as stalecheck does. */
+function writePack(file: string, entries: { absolute: string; path: string; content: string; body: string }[]): void {
+  const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+  let offset = 0;
+  const index = entries.map((e) => {
+    const bytes = Buffer.byteLength(e.body);
+    offset += bytes;
+    return [e.absolute, e.path, e.content, offset - bytes, bytes, sha(e.body)];
+  });
+  const indexText = JSON.stringify(index);
+  writeFileSync(file, `${entries.map((e) => e.body).join("")}${indexText}\nstalecheck-pack ${offset} ${Buffer.byteLength(indexText)} ${sha(indexText)}\n`);
 }
 
 describe("facts cache", () => {
@@ -48,7 +64,10 @@ describe("facts cache", () => {
     expect(warm.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0, analysisCached: true });
     expect(cold.json).toBe(uncached.json);
     expect(warm.json).toBe(uncached.json);
-    expect(entries(cacheDir)).toHaveLength(files.length);
+    // One pack for the whole cold scan, indexing every file.
+    const written = packs(cacheDir);
+    expect(written).toHaveLength(1);
+    expect(readPack(written[0]!).index.map((e) => e[1]).sort()).toEqual([...files].sort());
     expect(readFileSync(join(cacheDir, "CACHEDIR.TAG"), "utf8")).toMatch(/^Signature: 8a477f597d28d172789f06886806bc55/);
     expect(readFileSync(join(cacheDir, ".gitignore"), "utf8")).toContain("*");
   });
@@ -65,40 +84,70 @@ describe("facts cache", () => {
     } finally {
       writeFileSync(target, original);
     }
+    // Edited back: the facts made for the original content are still in the older pack.
     const back = await run({ cacheDir });
-    expect(back.stats).toMatchObject({ parsed: 1, cached: files.length - 1 });
+    expect(back.stats).toMatchObject({ parsed: 0, cached: files.length });
   });
 
-  it("ignores corrupt, truncated, forged and misplaced entries, re-extracts those files and repairs the entries", async () => {
+  it("ignores corrupt entries and damaged packs, re-extracts those files and repairs the cache", async () => {
     const reference = await run({});
-    const all = entries(cacheDir);
-    const [truncated, flipped, garbage, wrongShape, swappedA, swappedB] = all;
-    const text = (path: string) => readFileSync(path, "utf8");
-    writeFileSync(truncated!, text(truncated!).slice(0, Math.floor(text(truncated!).length / 2)));
-    // A changed byte inside the body: still valid JSON, but the checksum no longer matches.
-    writeFileSync(flipped!, text(flipped!).replace(/"line":(\d)/, (_, d: string) => `"line":${(Number(d) + 1) % 10}`));
-    writeFileSync(garbage!, "\u0000\u0001 not an entry at all");
-    // A well-formed entry whose checksum matches but whose body is not facts.
-    const header = JSON.parse(text(wrongShape!).split("\n")[0]!) as { content: string; path: string };
-    const body = JSON.stringify({ path: header.path, lines: "many" });
-    const { createHash } = await import("node:crypto");
-    writeFileSync(wrongShape!, `${JSON.stringify({ ...header, body: createHash("sha256").update(body).digest("hex") })}\n${body}`);
-    // Two sound entries swapped between files: made for other content and another path.
-    const [a, b] = [text(swappedA!), text(swappedB!)];
-    writeFileSync(swappedA!, b);
-    writeFileSync(swappedB!, a);
+    // The cold scan's pack, which holds every file (the tests above added smaller ones).
+    const [pack] = packs(cacheDir).sort((a, b) => statSync(b).size - statSync(a).size);
+    const { bytes, index } = readPack(pack!);
+    const [flipped, wrongShape] = index;
+    // A changed byte inside one body: still JSON, but the checksum no longer matches.
+    const at = flipped![3] + bytes.subarray(flipped![3], flipped![3] + flipped![4]).indexOf('"line":') + '"line":'.length;
+    bytes[at] = bytes[at] === 0x31 ? 0x32 : 0x31;
+    writeFileSync(pack!, bytes);
+    const fingerprintDir = join(pack!, "..");
+    // A newer, well-formed pack whose entry has a sound checksum but is not facts.
+    const newer = join(fingerprintDir, "newer.pack");
+    writePack(newer, [{ absolute: wrongShape![0], path: wrongShape![1], content: wrongShape![2], body: JSON.stringify({ path: wrongShape![1], lines: "many" }) }]);
+    const past = new Date(Date.now() - 5000);
+    utimesSync(pack!, past, past);
+    // A pack that is not one, and one cut short: both removed.
+    writeFileSync(join(fingerprintDir, "garbage.pack"), "\u0000\u0001 not a pack at all");
+    writeFileSync(join(fingerprintDir, "truncated.pack"), bytes.subarray(0, bytes.length >> 1));
     // Without this the tree's stored analysis would answer and no facts entry would be read.
     rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
 
     const repaired = await run({ cacheDir });
-    expect(repaired.stats.parsed).toBe(6);
-    expect(repaired.stats.cached).toBe(files.length - 6);
-    expect(repaired.stats.cacheRejected).toBe(4);
+    expect(repaired.stats).toMatchObject({ parsed: 2, cached: files.length - 2, cacheRejected: 4, cacheWriteError: null });
     expect(repaired.json).toBe(reference.json);
+    expect(existsSync(join(fingerprintDir, "garbage.pack"))).toBe(false);
+    expect(existsSync(join(fingerprintDir, "truncated.pack"))).toBe(false);
     rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
     const again = await run({ cacheDir });
     expect(again.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0, analysisCached: false });
     expect(again.json).toBe(reference.json);
+  });
+
+  it("gathers the live entries into one pack when packs pile up, and removes an older layout", async () => {
+    const dir = temporaryDirectory("compaction");
+    try {
+      const a = join(dir.dir, "a.py");
+      writeFileSync(a, "def view(request):\n    return 0\n");
+      writeFileSync(join(dir.dir, "b.py"), "def other(request):\n    return 1\n");
+      const packCache = join(dir.dir, ".cache");
+      mkdirSync(join(packCache, "facts-v1", "ab"), { recursive: true });
+      const scanned = () => scan({ paths: [dir.dir], jobs: 1, cacheDir: packCache });
+      await scanned();
+      expect(existsSync(join(packCache, "facts-v1"))).toBe(false);
+      const counts: number[] = [];
+      for (let edit = 1; edit <= 20; edit++) {
+        writeFileSync(a, `def view(request):\n    return ${edit}\n`);
+        expect((await scanned()).extraction).toMatchObject({ parsed: 1, cached: 1 });
+        counts.push(packs(packCache).length);
+      }
+      // Each edit adds a pack of one entry; past 16 they are gathered into one.
+      expect(Math.max(...counts)).toBe(16);
+      expect(counts[counts.length - 1]).toBeLessThan(16);
+      rmSync(join(packCache, "results-v1"), { recursive: true, force: true });
+      expect((await scanned()).extraction).toMatchObject({ parsed: 0, cached: 2, cacheRejected: 0 });
+      expect(packs(packCache).flatMap((p) => readPack(p).index).filter((e) => e[1] === "a.py").length).toBeLessThanOrEqual(counts[counts.length - 1]!);
+    } finally {
+      dir.remove();
+    }
   });
 
   it("keys entries by the extraction options too", async () => {
@@ -106,7 +155,7 @@ describe("facts cache", () => {
     expect(other.stats).toMatchObject({ parsed: files.length, cached: 0 });
     const same = await run({ cacheDir, transactionNames: ["billing.db.locked_atomic"] });
     expect(same.stats).toMatchObject({ parsed: 0, cached: files.length });
-    expect(readdirSync(join(cacheDir, "facts-v1"))).toHaveLength(2);
+    expect(readdirSync(join(cacheDir, "facts-v2"))).toHaveLength(2);
   });
 
   it("scans normally and says why when the cache cannot be written", async () => {
@@ -148,8 +197,9 @@ describe("result cache", () => {
     } finally {
       writeFileSync(target, original);
     }
+    // The stored analysis is the edited tree's: analysed again, from the facts cache.
     const restored = await run({ cacheDir });
-    expect(restored.stats).toMatchObject({ parsed: 1, analysisCached: false });
+    expect(restored.stats).toMatchObject({ parsed: 0, analysisCached: false });
     expect((await run({ cacheDir })).stats.analysisCached).toBe(true);
   });
 
@@ -293,7 +343,7 @@ describe("the CLI's cache options", () => {
     expect(existsSync(join(cwd, ".stalecheck-cache"))).toBe(false);
     const first = io(cwd);
     expect(await main(["check", "--format", "json", "rules"], first.io)).toBe(1);
-    expect(statSync(join(cwd, ".stalecheck-cache", "facts-v1")).isDirectory()).toBe(true);
+    expect(statSync(join(cwd, ".stalecheck-cache", "facts-v2")).isDirectory()).toBe(true);
     const second = io(cwd);
     expect(await main(["check", "--format", "json", "rules"], second.io)).toBe(1);
     expect(stable(second.out.join(""))).toBe(stable(first.out.join("")));

@@ -1,8 +1,8 @@
 /**
- * What the facts cache and the result cache share: entries written as a JSON header line whose
- * `body` field is the checksum of the body that follows, written to a temporary file and then
- * renamed so a concurrent reader never sees half an entry; pruning by last use; hashing the
- * compiled code a cache depends on.
+ * Cache file helpers: the result cache's entries, written as a JSON header line whose `body`
+ * field is the checksum of the body that follows, to a temporary file and then renamed so a
+ * concurrent reader never sees half an entry; and, for both caches, checksums, pruning by last
+ * use, and hashing the compiled code a cache depends on.
  */
 import { type Hash, createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
@@ -36,21 +36,12 @@ export function bodyIntact(header: Record<string, unknown>, body: string): boole
   return typeof header.body === "string" && header.body === sha256(body);
 }
 
-/**
- * Writes through a temporary file and a rename; returns why it could not, or null. Never throws.
- * The directory is created only when the write finds it missing: a cold scan writes an entry per
- * file, and a `mkdir` before each cost as much as the write.
- */
+/** Writes through a temporary file and a rename; returns why it could not, or null. Never throws. */
 export function writeAtomically(target: string, text: string): string | null {
   const temporary = `${target}.${randomUUID()}.tmp`;
   try {
-    try {
-      writeFileSync(temporary, text);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(temporary, text);
-    }
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(temporary, text);
     renameSync(temporary, target);
     return null;
   } catch (error) {

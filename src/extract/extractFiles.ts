@@ -108,13 +108,12 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
         finished();
         continue;
       }
-      const entry = cache?.writable ? { entry: cache.entryPath(file.absolute), contentHash } : undefined;
       pending.push(
-        pool.extract(file.path, source.text, entry).then((outcome) => {
+        pool.extract(file.path, source.text, cache?.writable ?? false).then((outcome) => {
           parsed++;
           if (outcome.ok) {
             accept(index, outcome.facts);
-            if (outcome.cacheError) cache?.noteWriteError(outcome.cacheError);
+            if (outcome.checksum !== null) cache?.store(file.absolute, file.path, contentHash, outcome.json, outcome.checksum);
           } else {
             transient = true;
             errors[index]!.push({ file: file.path, message: outcome.message });
@@ -134,6 +133,10 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
     }
     await Promise.all(pending);
     if (failure) throw failure;
+    cache?.finish();
+  } catch (error) {
+    cache?.abandon();
+    throw error;
   } finally {
     await pool.close();
   }

@@ -11,7 +11,8 @@ import type { ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
 import type { WorkerReply, WorkerSetup, WorkerTask } from "./worker.js";
 
-export type ExtractOutcome = { ok: true; facts: FileFacts; cacheError: string | null } | { ok: false; message: string };
+/** `json`: the facts as the worker wrote them; `checksum`: its sha256, when asked for. */
+export type ExtractOutcome = { ok: true; facts: FileFacts; json: string; checksum: string | null } | { ok: false; message: string };
 
 export interface ExtractionPoolOptions {
   /** Most worker threads alive at once; workers are started only when there is work for them. */
@@ -27,7 +28,7 @@ interface Task {
   id: number;
   path: string;
   text: string;
-  cache: WorkerTask["cache"];
+  checksum: boolean;
   resolve: (outcome: ExtractOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -68,14 +69,14 @@ export class ExtractionPool {
   }
 
   /**
-   * Extracts one file's facts in a worker, which also writes them to `cache` when given.
+   * Extracts one file's facts in a worker, with the checksum of their JSON when `checksum`.
    * Rejects only when no worker can be started at all.
    */
-  extract(path: string, text: string, cache?: WorkerTask["cache"]): Promise<ExtractOutcome> {
+  extract(path: string, text: string, checksum = false): Promise<ExtractOutcome> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new Error("the extraction pool is closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, path, text, cache, resolve, reject });
+      this.queue.push({ id: this.nextId++, path, text, checksum, resolve, reject });
       this.pump();
     });
   }
@@ -139,9 +140,7 @@ export class ExtractionPool {
   private assign(slot: Slot, task: Task): void {
     slot.tasks.push(task);
     if (slot.tasks.length === 1) this.startBudget(slot);
-    const message: WorkerTask = { id: task.id, path: task.path, text: task.text };
-    if (task.cache) message.cache = task.cache;
-    slot.worker.postMessage(message);
+    slot.worker.postMessage({ id: task.id, path: task.path, text: task.text, checksum: task.checksum } satisfies WorkerTask);
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
@@ -156,7 +155,7 @@ export class ExtractionPool {
     if (!task || task.id !== reply.id) return;
     if (slot.tasks.length > 0) this.startBudget(slot);
     if (reply.type === "done") {
-      task.resolve({ ok: true, facts: JSON.parse(reply.facts) as FileFacts, cacheError: reply.cacheError });
+      task.resolve({ ok: true, facts: JSON.parse(reply.facts) as FileFacts, json: reply.facts, checksum: reply.checksum });
     } else {
       task.resolve({ ok: false, message: `internal error while reading this file, skipped: ${reply.message}` });
       this.replace(slot);

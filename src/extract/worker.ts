@@ -1,11 +1,11 @@
 /**
  * An extraction worker: one tree-sitter parser, one file at a time, in the order sent. It
- * receives source text, sends back `FileFacts` as JSON and, when asked, writes that same JSON to
- * the facts cache, so serialising entries costs the main thread nothing. JSON rather than a
- * structured clone: V8 writes it faster, and the cache needs it anyway. It never sees the rules.
+ * receives source text and sends back `FileFacts` as JSON, with the JSON's checksum when the
+ * facts cache will store it, so that work is not the main thread's. JSON rather than a structured
+ * clone: V8 writes it faster, and the cache stores it as it is. It never sees the rules.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { writeEntry } from "../cache/factsCache.js";
+import { sha256 } from "../cache/entryFile.js";
 import { getPythonParser } from "../parse/parser.js";
 import { extractFileFacts, type ExtractOptions } from "./extractFileFacts.js";
 
@@ -13,14 +13,14 @@ export interface WorkerTask {
   id: number;
   path: string;
   text: string;
-  /** Write the facts to this cache entry, keyed by this content hash. */
-  cache?: { entry: string; contentHash: string };
+  /** The facts cache will store the facts: send their checksum too. */
+  checksum: boolean;
 }
 
 export type WorkerReply =
   | { type: "ready" }
-  /** `facts`: the file's `FileFacts` as JSON. */
-  | { type: "done"; id: number; facts: string; cacheError: string | null }
+  /** `facts`: the file's `FileFacts` as JSON; `checksum`: its sha256, when asked for. */
+  | { type: "done"; id: number; facts: string; checksum: string | null }
   /** The wasm parser may be in a bad state after a failure, so the pool replaces the worker. */
   | { type: "failed"; id: number; message: string };
 
@@ -44,8 +44,7 @@ port.on("message", (task: WorkerTask) => {
 async function read(task: WorkerTask): Promise<void> {
   try {
     const facts = JSON.stringify(await extractFileFacts(task.path, task.text, setup.extract));
-    const cacheError = task.cache ? writeEntry(task.cache.entry, task.cache.contentHash, task.path, facts) : null;
-    port!.postMessage({ type: "done", id: task.id, facts, cacheError } satisfies WorkerReply);
+    port!.postMessage({ type: "done", id: task.id, facts, checksum: task.checksum ? sha256(facts) : null } satisfies WorkerReply);
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     port!.postMessage({ type: "failed", id: task.id, message } satisfies WorkerReply);
