@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeTree, getPythonParser } from "../src/parse/parser.js";
 import { copyTree } from "../src/parse/syntaxTree.js";
-import { cursorKind, openPublicCursor } from "../src/parse/treeCursor.js";
+import { cursorKind } from "../src/parse/treeCursor.js";
 
 function pythonFiles(dir: string): string[] {
   const out: string[] = [];
@@ -24,7 +24,7 @@ async function bothCopies(text: string): Promise<[string, string]> {
   const parser = await getPythonParser();
   const tree = parser.parse(text)!;
   try {
-    return [describeTree(copyTree(tree, text)), describeTree(copyTree(tree, text, openPublicCursor(tree)))];
+    return [describeTree(copyTree(tree, text)), describeTree(copyTree(tree, text, { publicCursor: true }))];
   } finally {
     tree.delete();
   }

@@ -63,7 +63,13 @@ export function describeError(error: unknown): string {
 /** Removes all but the `keep` most recently used of `names` in `dir` (files or directories). */
 export function keepNewest(dir: string, names: readonly string[], keep: number): void {
   const used = names
-    .map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }))
+    .flatMap((name) => {
+      try {
+        return [{ name, at: statSync(join(dir, name)).mtimeMs }];
+      } catch {
+        return []; // Removed meanwhile by a concurrent scan.
+      }
+    })
     .sort((a, b) => b.at - a.at || (a.name < b.name ? -1 : 1));
   for (const stale of used.slice(keep)) rmSync(join(dir, stale.name), { recursive: true, force: true });
 }

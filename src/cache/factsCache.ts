@@ -9,11 +9,13 @@
  * extracted to one new pack and seals it with an index, so a cold scan of 6,500 files writes one
  * file instead of 6,500 (a file per entry cost the 1M-line benchmark 3 s of kernel time). A pack
  * is written under a temporary name and renamed once sealed, so readers never see half of one;
- * concurrent scans each write their own. A file's entry for its current content is looked for
- * from the newest pack to the oldest. When packs pile
- * up, or superseded entries outweigh the live ones, the live entries are copied into one pack
- * and the others are deleted. Old fingerprints (other builds, other options) are pruned,
- * keeping a few.
+ * concurrent scans each write their own (one killed mid-scan leaves a `.pack.tmp`, removed a
+ * day later). A file's entry for its current content is looked for from the newest pack to the
+ * oldest. When packs pile up, or superseded entries outweigh the live ones, the live entries
+ * (the one each file of the scan used, and for other files that still exist the newest) are
+ * copied into one pack and the others are deleted; so they are after a damaged entry was
+ * found, which leaves it behind. Old fingerprints (other builds, other
+ * options) are pruned, keeping a few.
  *
  * A pack: the entries' JSON bodies, back to back; the index, JSON; then a footer line
  * `stalecheck-pack <index offset> <index bytes> <index sha256>`.
@@ -39,6 +41,8 @@ const MAX_PACKS = 16;
 /** Superseded bytes beyond the live ones times this (plus a margin), and likewise. */
 const GARBAGE_RATIO = 1;
 const GARBAGE_MARGIN_BYTES = 1 << 20;
+/** A `.pack.tmp` this old is left by a scan that was killed: removed. */
+const ORPHAN_AGE_MS = 24 * 3600 * 1000;
 /** Appended bodies are written in chunks of about this size. */
 const WRITE_CHUNK_BYTES = 1 << 20;
 const FOOTER = /stalecheck-pack (\d+) (\d+) ([0-9a-f]{64})\n$/;
@@ -74,7 +78,11 @@ export class FactsCache {
   private readonly packs: Pack[] = [];
   /** The entries for each absolute path, newest pack first. */
   private readonly entries = new Map<string, Located[]>();
+  /** The entry each file used or stored in this scan: the one compaction keeps. */
+  private readonly used = new Map<string, Located>();
   private writer: PackWriter | null = null;
+  /** Set by `finish` and `abandon`: the packs are closed. */
+  private closed = false;
 
   constructor(root: string, fingerprint: string) {
     this.dir = join(root, LAYOUT, fingerprint);
@@ -84,9 +92,13 @@ export class FactsCache {
       mkdirSync(this.dir, { recursive: true });
       const now = new Date();
       utimesSync(this.dir, now, now);
-      pruneFingerprints(join(root, LAYOUT), fingerprint);
     } catch (error) {
       this.stats.writeError = describeError(error);
+    }
+    try {
+      pruneFingerprints(join(root, LAYOUT), fingerprint);
+    } catch {
+      // Another scan pruning at the same time; the current fingerprint is unaffected.
     }
     if (existed) this.readPacks();
   }
@@ -98,16 +110,18 @@ export class FactsCache {
 
   /** The cached facts for this file and content, or null. Never throws. */
   lookup(absolute: string, path: string, contentHash: string): FileFacts | null {
-    for (const { pack, entry } of this.entries.get(absolute) ?? []) {
-      const [, entryPath, content, offset, length, checksum] = entry;
+    if (this.closed) return null;
+    for (const located of this.entries.get(absolute) ?? []) {
+      const [, entryPath, content, offset, length, checksum] = located.entry;
       // An entry made for other content (the file changed since) or another path: not this one.
       if (content !== contentHash || entryPath !== path) continue;
-      const facts = readBody(pack, offset, length, checksum, path);
+      const facts = readBody(located.pack, offset, length, checksum, path);
       if (facts === null) {
         this.stats.rejected++;
-        return null;
+        continue;
       }
       this.stats.hits++;
+      this.used.set(absolute, located);
       return facts;
     }
     return null;
@@ -126,7 +140,7 @@ export class FactsCache {
 
   /** Stores a file's facts (their JSON, as the worker wrote it, and its sha256) in this scan's pack. */
   store(absolute: string, path: string, contentHash: string, factsJson: string, checksum: string): void {
-    if (!this.writable) return;
+    if (!this.writable || this.closed) return;
     try {
       this.writer ??= new PackWriter(this.dir);
       this.writer.add(absolute, path, contentHash, factsJson, checksum);
@@ -140,20 +154,25 @@ export class FactsCache {
    * up, and closes the packs. Never throws; a failure is kept in `stats.writeError`.
    */
   finish(): void {
+    if (this.closed) return;
     try {
       if (this.writer) {
         const sealed = this.writer.seal();
         this.writer = null;
-        for (const entry of sealed.entries) this.remember(sealed.pack, entry);
+        for (const entry of sealed.entries) {
+          this.remember(sealed.pack, entry);
+          this.used.set(entry[0], { pack: sealed.pack, entry });
+        }
         this.packs.push(sealed.pack);
       }
-      if (this.writable && this.needsCompaction()) this.compact();
+      // A cache deleted during the scan stays deleted: its open packs are not copied back.
+      if (this.writable && existsSync(this.dir) && this.needsCompaction()) this.compact();
     } catch (error) {
       this.writer?.abandon();
       this.writer = null;
       this.stats.writeError ??= describeError(error);
     } finally {
-      for (const pack of this.packs.splice(0)) closeQuietly(pack.fd);
+      this.close();
     }
   }
 
@@ -161,17 +180,26 @@ export class FactsCache {
   abandon(): void {
     this.writer?.abandon();
     this.writer = null;
+    this.close();
+  }
+
+  private close(): void {
+    this.closed = true;
     for (const pack of this.packs.splice(0)) closeQuietly(pack.fd);
+    this.entries.clear();
+    this.used.clear();
   }
 
   /** Reads every pack's index, oldest first, so that newer entries replace older ones. */
   private readPacks(): void {
-    let names: string[];
+    let all: string[];
     try {
-      names = readdirSync(this.dir).filter((n) => n.endsWith(".pack"));
+      all = readdirSync(this.dir);
     } catch {
       return;
     }
+    if (this.writable) this.removeOrphans(all.filter((n) => n.endsWith(".pack.tmp")));
+    const names = all.filter((n) => n.endsWith(".pack"));
     const dated = names.flatMap((name) => {
       try {
         return [{ name, at: statSync(join(this.dir, name)).mtimeMs }];
@@ -202,6 +230,18 @@ export class FactsCache {
     }
   }
 
+  /** Removes the unsealed packs of scans that were killed (a live scan's is younger). */
+  private removeOrphans(names: readonly string[]): void {
+    for (const name of names) {
+      const file = join(this.dir, name);
+      try {
+        if (Date.now() - statSync(file).mtimeMs > ORPHAN_AGE_MS) unlinkSync(file);
+      } catch {
+        // Sealed or removed meanwhile.
+      }
+    }
+  }
+
   private remember(pack: Pack, entry: IndexEntry): void {
     const known = this.entries.get(entry[0]);
     if (known) known.unshift({ pack, entry });
@@ -209,21 +249,28 @@ export class FactsCache {
   }
 
   private needsCompaction(): boolean {
+    // A damaged entry was passed over: rewriting the live entries leaves it behind.
+    if (this.stats.rejected > 0) return true;
     if (this.packs.length <= 1) return false;
     if (this.packs.length > MAX_PACKS) return true;
     let live = 0;
-    for (const [{ entry }] of this.entries.values()) live += entry[4]!;
+    for (const [absolute, [newest]] of this.entries) live += (this.used.get(absolute) ?? newest!).entry[4];
     const total = this.packs.reduce((n, p) => n + p.bodyBytes, 0);
     return total - live > GARBAGE_RATIO * live + GARBAGE_MARGIN_BYTES;
   }
 
-  /** Copies every live, intact entry into one new pack, then deletes the packs it replaces. */
+  /**
+   * Copies the live entries into one new pack, then deletes the packs it replaces. Live: the
+   * entry each file of this scan used or stored; for files outside this scan (another path
+   * scanned with the same cache) that still exist, the newest intact entry.
+   */
   private compact(): void {
     const writer = new PackWriter(this.dir);
     try {
-      // Per file, the newest intact entry: the content it was made for is the likeliest current.
       for (const [absolute, located] of this.entries) {
-        for (const { pack, entry } of located) {
+        const used = this.used.get(absolute);
+        const candidates = used ? [used] : existsSync(absolute) ? located : [];
+        for (const { pack, entry } of candidates) {
           const [, path, content, offset, length, checksum] = entry;
           const body = readBodyText(pack, offset, length, checksum);
           if (body === null) continue;
@@ -244,7 +291,8 @@ export class FactsCache {
 /** Appends bodies to `<random>.pack.tmp`; `seal` writes the index and renames it to `.pack`. */
 class PackWriter {
   private readonly temporary: string;
-  private readonly fd: number;
+  /** -1 once closed. */
+  private fd: number;
   private readonly entries: IndexEntry[] = [];
   private chunk: string[] = [];
   private chunkBytes = 0;
@@ -252,14 +300,8 @@ class PackWriter {
 
   constructor(dir: string) {
     this.temporary = join(dir, `${randomUUID()}.pack.tmp`);
-    try {
-      this.fd = openSync(this.temporary, "w");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      // The directory went (the cache was deleted during the scan): make it again.
-      mkdirSync(dir, { recursive: true });
-      this.fd = openSync(this.temporary, "w");
-    }
+    // Throws when the directory went (the cache was deleted during the scan): nothing is stored.
+    this.fd = openSync(this.temporary, "w");
   }
 
   add(absolute: string, path: string, contentHash: string, body: string, checksum: string): void {
@@ -275,20 +317,29 @@ class PackWriter {
     const index = JSON.stringify(this.entries);
     this.chunk.push(index, `\nstalecheck-pack ${this.offset} ${Buffer.byteLength(index)} ${sha256(index)}\n`);
     this.flush();
-    closeSync(this.fd);
+    const fd = this.fd;
+    this.fd = -1;
+    closeSync(fd);
     const file = this.temporary.slice(0, -".tmp".length);
     renameSync(this.temporary, file);
     return { pack: { file, fd: openSync(file, "r"), bodyBytes: this.offset }, entries: this.entries };
   }
 
   abandon(): void {
-    closeQuietly(this.fd);
+    if (this.fd >= 0) closeQuietly(this.fd);
+    this.fd = -1;
     unlinkQuietly(this.temporary);
   }
 
   private flush(): void {
     if (this.chunk.length === 0) return;
-    writeSync(this.fd, this.chunk.join(""));
+    const bytes = Buffer.from(this.chunk.join(""));
+    // A short write (a nearly full disk) must not leave the offsets in the index wrong.
+    for (let written = 0; written < bytes.length; ) {
+      const n = writeSync(this.fd, bytes, written, bytes.length - written);
+      if (n <= 0) throw new Error(`could not write ${this.temporary}`);
+      written += n;
+    }
     this.chunk = [];
     this.chunkBytes = 0;
   }

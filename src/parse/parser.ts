@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { Language, Parser } from "web-tree-sitter";
 import { copyTree, type SyntaxNode } from "./syntaxTree.js";
-import { disableDirectCursor, enableDirectCursor, openPublicCursor } from "./treeCursor.js";
+import { disableDirectCursor, enableDirectCursor } from "./treeCursor.js";
 
 export type { SyntaxNode };
 
@@ -42,7 +42,7 @@ function directCursorAgrees(parser: Parser): boolean {
   const tree = parser.parse(CURSOR_SAMPLE);
   if (!tree) return false;
   try {
-    return describeTree(copyTree(tree, CURSOR_SAMPLE)) === describeTree(copyTree(tree, CURSOR_SAMPLE, openPublicCursor(tree)));
+    return describeTree(copyTree(tree, CURSOR_SAMPLE)) === describeTree(copyTree(tree, CURSOR_SAMPLE, { publicCursor: true }));
   } catch {
     return false;
   } finally {

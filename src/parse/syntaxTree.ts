@@ -12,7 +12,7 @@
  * more wasm calls for a third of all nodes.
  */
 import type { Language, Tree } from "web-tree-sitter";
-import { type CursorReader, openCursor } from "./treeCursor.js";
+import { openCursor, openPublicCursor } from "./treeCursor.js";
 
 export interface Point {
   row: number;
@@ -145,16 +145,16 @@ function tablesOf(language: Language): LanguageTables {
 
 /**
  * Copies a tree into `SyntaxNode`s and returns the root. The walk is iterative, so nesting depth
- * is bounded by memory, not by the JavaScript stack. The caller still owns and deletes `tree`;
- * `cursor` (a fresh cursor on its root, freed here) is for tests that compare the two kinds.
+ * is bounded by memory, not by the JavaScript stack. The caller still owns and deletes `tree`.
+ * `publicCursor` walks with web-tree-sitter's own cursor: for the self-check and tests.
  */
-export function copyTree(tree: Tree, text: string, cursor?: CursorReader): SyntaxNode {
+export function copyTree(tree: Tree, text: string, options: { publicCursor?: boolean } = {}): SyntaxNode {
   const { types, tokens, fields } = tablesOf(tree.language);
   const source = new SourceText(text);
   // MISSING nodes only occur in trees with errors; asking every node would cost a wasm call each.
   // Asked before the cursor is opened: the direct cursor owns the wasm transfer buffer until closed.
   const mayMiss = tree.rootNode.hasError;
-  const walk = cursor ?? openCursor(tree);
+  const walk = options.publicCursor ? openPublicCursor(tree) : openCursor(tree);
   let nextId = 0;
   const markError = (from: SyntaxNode) => {
     for (let n: SyntaxNode | null = from; n && !n.hasError; n = n.parent) n.hasError = true;

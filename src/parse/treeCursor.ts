@@ -34,7 +34,8 @@ export interface CursorReader {
 /** The exports the direct cursor calls; each reads the cursor from the transfer buffer. */
 interface CursorExports {
   transferBuffer: number;
-  heap: () => Int32Array;
+  /** Emscripten's `getValue(address, "i32")`: wasm memory is little-endian whatever the host. */
+  readWord: (address: number) => number;
   first: (tree: number) => number;
   next: (tree: number) => number;
   parent: (tree: number) => number;
@@ -66,7 +67,8 @@ let direct: CursorExports | null = null;
 export function enableDirectCursor(module: Record<string, unknown>): boolean {
   direct = null;
   const init = module["_ts_init"];
-  if (typeof init !== "function" || !(module["HEAP32"] instanceof Int32Array)) return false;
+  const getValue = module["getValue"];
+  if (typeof init !== "function" || typeof getValue !== "function") return false;
   const found: Partial<Record<keyof typeof EXPORT_NAMES, (tree: number) => number>> = {};
   for (const [key, name] of Object.entries(EXPORT_NAMES) as [keyof typeof EXPORT_NAMES, string][]) {
     const fn = module[name];
@@ -76,8 +78,8 @@ export function enableDirectCursor(module: Record<string, unknown>): boolean {
   // `ts_init` only returns the buffer's address (and writes the language versions into it).
   const transferBuffer = (init as () => number)();
   if (!Number.isInteger(transferBuffer) || transferBuffer <= 0 || transferBuffer % 4 !== 0) return false;
-  // Growing the wasm memory replaces the heap view, so it is read when needed, not kept.
-  direct = { transferBuffer, heap: () => module["HEAP32"] as Int32Array, ...(found as Omit<CursorExports, "transferBuffer" | "heap">) };
+  const readWord = (address: number) => (getValue as (address: number, type: string) => number)(address, "i32");
+  direct = { transferBuffer, readWord, ...(found as Omit<CursorExports, "transferBuffer" | "readWord">) };
   return true;
 }
 
@@ -90,15 +92,24 @@ export function cursorKind(): "direct" | "public" {
   return direct ? "direct" : "public";
 }
 
-/** A cursor on the root of `tree`: the direct one when enabled. */
+/**
+ * A cursor on the root of `tree`: the direct one when enabled and the new cursor's state is in
+ * the transfer buffer as expected. Nothing else may use web-tree-sitter until it is closed.
+ */
 export function openCursor(tree: Tree): CursorReader {
   const cursor = tree.walk();
   const handles = (cursor as unknown as { handles?: unknown }).handles;
   const address = (tree as unknown as Record<number, unknown>)[0];
-  if (direct && Array.isArray(handles) && handles.length === 4 && typeof address === "number") {
+  if (direct && Array.isArray(handles) && handles.length === 4 && typeof address === "number" && inTransferBuffer(direct, handles as number[])) {
     return new DirectCursor(direct, cursor, handles as number[], address);
   }
   return new PublicCursor(cursor);
+}
+
+/** Does the transfer buffer hold the state `tree.walk()` just gave the `TreeCursor`? */
+function inTransferBuffer(exports: CursorExports, handles: readonly number[]): boolean {
+  for (let i = 0; i < 4; i++) if (exports.readWord(exports.transferBuffer + 4 * i) !== handles[i]) return false;
+  return true;
 }
 
 /** A cursor through web-tree-sitter's public API. */
@@ -190,9 +201,7 @@ class DirectCursor implements CursorReader {
   }
   close(): void {
     // The cursor's stack may have been reallocated while walking: free the current one.
-    const heap = this.exports.heap();
-    const at = this.exports.transferBuffer >> 2;
-    for (let i = 0; i < 4; i++) this.handles[i] = heap[at + i]!;
+    for (let i = 0; i < 4; i++) this.handles[i] = this.exports.readWord(this.exports.transferBuffer + 4 * i);
     this.cursor.delete();
   }
 }
