@@ -218,6 +218,35 @@ describe("configuration in a scan", () => {
     expect(await reported(["."], bare)).toEqual(["app/views.py:12 STC101", "app/views.py:18 STC105"]);
   });
 
+  it("extends the vocabulary: a session flag stored under a check helper is a stale decision where it is trusted", async () => {
+    const files = {
+      "app/models.py": MODELS,
+      "app/views.py": `from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from myapp.auth import gatekeeper
+from .models import Voucher
+
+
+def unlock_vouchers(request):
+    if not gatekeeper(request.user, "vouchers"):
+        raise PermissionDenied
+    request.session["vouchers_unlocked"] = True
+    return redirect("/")
+
+
+def void_voucher(request, pk):
+    if not request.session.get("vouchers_unlocked"):
+        raise PermissionDenied
+    Voucher.objects.filter(pk=pk).update(used=True)
+    return HttpResponse(status=204)
+`,
+    };
+    expect(await reported(["."], tempProject(files))).toEqual([]);
+    const configured = tempProject({ ...files, "stalecheck.toml": "check-helpers = [\"myapp.auth.gatekeeper\"]\n" });
+    expect(await reported(["."], configured)).toEqual(["app/views.py:18 STC104"]);
+  });
+
   it("extends the vocabulary: Basic Auth classes and middleware make endpoints Basic-reachable", async () => {
     const files = {
       "proj/settings.py": `ROOT_URLCONF = "proj.urls"\nMIDDLEWARE = ["django.middleware.common.CommonMiddleware", "myauth.mw.HeaderAuthMiddleware"]\n` +

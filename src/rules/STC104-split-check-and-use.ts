@@ -92,18 +92,23 @@ function checkRef(file: FileFacts, model: FunctionModel, check: { site: CheckEve
 
 // ---- (a) session flags ---------------------------------------------------------------------
 
-const trustedKeysCache = new WeakMap<Project, Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>>();
+type TrustedKeys = Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>;
 
-/** Session keys written after, under, or from an authorization or state check. */
-function trustedSessionKeys(project: Project): Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }> {
+const trustedKeysCache = new WeakMap<Project, { checkHelpers: ReadonlySet<string>; keys: TrustedKeys }>();
+
+/**
+ * Session keys written after, under, or from an authorization or state check; the checks include
+ * the configuration's `check-helpers`, as in the models the rules run on.
+ */
+function trustedSessionKeys(project: Project, checkHelpers: ReadonlySet<string>): TrustedKeys {
   const known = trustedKeysCache.get(project);
-  if (known) return known;
+  if (known?.checkHelpers === checkHelpers) return known.keys;
   const out = new Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>();
   for (const file of project.files) {
     // Session stores come only from a function's own code (helper summaries carry none), so the
     // models, which analyse() builds again for every request file, are built here only where needed.
     if (!file.functions.some((fn) => fn.events.some((e) => e.type === "store" && e.target === "session"))) continue;
-    for (const model of buildFunctionModels(file, project)) {
+    for (const model of buildFunctionModels(file, project, checkHelpers)) {
       for (const event of model.events) {
         if (event.type !== "store" || event.target !== "session" || event.key === undefined || out.has(event.key)) continue;
         const fromCheck = event.valueCheck !== null && RECHECK_KINDS.has(event.valueCheck);
@@ -111,14 +116,14 @@ function trustedSessionKeys(project: Project): Map<string, { file: FileFacts; fn
       }
     }
   }
-  trustedKeysCache.set(project, out);
+  trustedKeysCache.set(project, { checkHelpers, keys: out });
   return out;
 }
 
 function sessionFlags(model: FunctionModel, project: Project): RuleHit[] {
   const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && e.kind === "session" && e.key !== undefined && e.scopes.length > 0);
   if (checks.length === 0) return [];
-  const trusted = trustedSessionKeys(project);
+  const trusted = trustedSessionKeys(project, model.checkHelpers);
   const hits: RuleHit[] = [];
   for (const use of uses(model)) {
     const check = [...checks].reverse().find((c) => c.pos < use.pos && inScopes(c.scopes, use.pos) && trusted.has(c.key!));

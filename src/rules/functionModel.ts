@@ -27,6 +27,8 @@ export interface FunctionModel {
   defs: VariableDef[];
   /** Calls to this function from elsewhere in the same file. */
   callers: CallSite[];
+  /** The configuration's `check-helpers` the model was built with, for rules that build more models. */
+  checkHelpers: ReadonlySet<string>;
 }
 
 const callerIndex = new WeakMap<Project, Map<string, CallSite[]>>();
@@ -144,7 +146,7 @@ export function buildFunctionModels(file: FileFacts, project: Project, checkHelp
       atomic.push({ kind: "atomic", span: fn.span, site: { ...fn.site, text: "ATOMIC_REQUESTS = True (settings)" } });
     }
     const defs = fn.defs.map((d) => (d.query && locksThroughCustomMethod(project, d.query) ? { ...d, query: { ...d.query, locked: true } } : d));
-    return { file, fn, events, atomic, defs, callers: callers.get(`${file.path}\u0000${fn.name}`) ?? [] };
+    return { file, fn, events, atomic, defs, callers: callers.get(`${file.path}\u0000${fn.name}`) ?? [], checkHelpers };
   });
 }
 
