@@ -772,6 +772,7 @@ class FunctionWalker {
     const visited: number[] = [];
     let node = unwrap(receiver);
     let root: { query: QueryShape; defs: number[]; builtPos: number } | null = null;
+    let throughCustom = false;
     for (;;) {
       if (this.notOrm.has(node.id)) break;
       if (node.type !== "call") {
@@ -788,11 +789,15 @@ class FunctionWalker {
         root = { query: { model: null, source: "self.get_queryset()", filterFields: [], filterRefsUser: false, locked: false }, defs: [], builtPos: node.startIndex };
         break;
       }
-      // Custom manager/queryset methods (`Invoice.objects.payable()`) return querysets too.
-      if (!QUERYSET_BUILDERS.has(method) && !isCustomQuerysetMethod(method, inner)) break;
+      // Custom manager/queryset methods (`Invoice.objects.payable()`) return querysets too, on a
+      // chain rooted at a model's manager: known once the root is reached.
+      const custom = !QUERYSET_BUILDERS.has(method);
+      if (custom && !mayBeCustomQuerysetMethod(method)) break;
+      throughCustom ||= custom;
       builders.push({ method, args: field(node, "arguments") });
       node = unwrap(inner);
     }
+    if (root && throughCustom && !modelRooted(root.query)) root = null;
     if (!root) {
       for (const id of visited) this.notOrm.add(id);
       return null;
@@ -902,7 +907,7 @@ class FunctionWalker {
     if (MANAGER_CREATES.has(method)) return this.emitWrite(call, "create", this.referencedDefs(args), null, baseQuery);
     // Any other method of a manager or queryset is taken to be a custom one returning a queryset.
     // (Only on `Model.objects` chains: a related object's own methods are not querysets.)
-    if (!NOT_QUERYSETS.has(method) && baseQuery.model !== null && baseQuery.source === baseQuery.model) {
+    if (mayBeCustomQuerysetMethod(method) && modelRooted(baseQuery)) {
       return { kind: "queryset", query: { ...query, custom: [...(query.custom ?? []), method] }, builtPos, defs: [...baseDefs, ...this.referencedDefs(args)] };
     }
     return { kind: "other" };
@@ -1303,12 +1308,19 @@ const MANAGER_CREATES = new Set(["create_user", "create_superuser", "acreate_use
 /** Queryset methods that return something other than a queryset. */
 const NOT_QUERYSETS = new Set(["aggregate", "aaggregate", "explain", "aexplain", "raw", "contains", "acontains", "as_manager", "get_prefetch_queryset"]);
 
-/** `X.objects.<method>()` with a method Django's QuerySet does not define: a custom one. */
-function isCustomQuerysetMethod(method: string, receiver: SyntaxNode): boolean {
+/**
+ * A method Django's QuerySet does not define to return something else, and not a private one:
+ * on a chain rooted at a model's manager (`modelRooted`), a custom method returning a queryset.
+ * The one test for both the middle of a chain and its last call.
+ */
+function mayBeCustomQuerysetMethod(method: string): boolean {
   if (SINGLE_FETCHES.has(method) || EXISTENCE_METHODS.has(method) || method in QUERYSET_WRITES || MANAGER_CREATES.has(method) || NOT_QUERYSETS.has(method)) return false;
-  if (method === "in_bulk" || method.startsWith("_")) return false;
-  const node = unwrap(receiver);
-  return node.type === "attribute" && MANAGER_ATTRS.has(field(node, "attribute")?.text ?? "");
+  return method !== "in_bulk" && !method.startsWith("_");
+}
+
+/** `Invoice.objects…` or a queryset built from it, not a related manager or `self.queryset`. */
+function modelRooted(query: QueryShape): boolean {
+  return query.model !== null && query.source === query.model;
 }
 
 const USER_ROLE_ATTRS = /^(role|roles|tier|plan|level|user_type|account_type|access_level|permission_level|is_\w+|can_\w+)$/;
