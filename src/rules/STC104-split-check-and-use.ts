@@ -166,22 +166,32 @@ function deferredTasks(model: FunctionModel, project: Project): RuleHit[] {
   return hits;
 }
 
+type CheckedEnqueue = { file: FileFacts; fn: FunctionFacts; check: CheckEvent };
+
+const checkedEnqueues = new WeakMap<Project, Map<FunctionFacts, CheckedEnqueue>>();
+
 /** The first place in the project that enqueues this task after a check. */
-function checkedEnqueue(model: FunctionModel, project: Project): { file: FileFacts; fn: FunctionFacts; check: CheckEvent } | null {
-  for (const file of project.files) {
-    for (const fn of file.functions) {
-      for (const event of fn.events) {
-        if (event.type !== "write" || event.op !== "enqueue" || !event.task) continue;
-        const target = resolveCallee(project, file, fn, event.task);
-        if (!target || target.fn !== model.fn) continue;
-        const check = [...fn.events].reverse().find(
-          (e): e is CheckEvent => e.type === "check" && RECHECK_KINDS.has(e.kind) && e.pos < event.pos && inScopes(e.scopes, event.pos),
-        );
-        if (check) return { file, fn, check };
+function checkedEnqueue(model: FunctionModel, project: Project): CheckedEnqueue | null {
+  let index = checkedEnqueues.get(project);
+  if (!index) {
+    // Built once per project: asked per task, a walk over every event would be O(tasks × project).
+    index = new Map();
+    for (const file of project.files) {
+      for (const fn of file.functions) {
+        for (const event of fn.events) {
+          if (event.type !== "write" || event.op !== "enqueue" || !event.task) continue;
+          const target = resolveCallee(project, file, fn, event.task);
+          if (!target || index.has(target.fn)) continue;
+          const check = [...fn.events].reverse().find(
+            (e): e is CheckEvent => e.type === "check" && RECHECK_KINDS.has(e.kind) && e.pos < event.pos && inScopes(e.scopes, event.pos),
+          );
+          if (check) index.set(target.fn, { file, fn, check });
+        }
       }
     }
+    checkedEnqueues.set(project, index);
   }
-  return null;
+  return index.get(model.fn) ?? null;
 }
 
 // ---- (c) dispatch()/initial() and (d) DRF object permissions --------------------------------
