@@ -13,6 +13,7 @@ export type Symbol =
 
 export class ModuleIndex {
   private readonly byModule = new Map<string, FileFacts>();
+  private readonly byPath = new Map<string, FileFacts>();
   private readonly moduleOf = new Map<FileFacts, string>();
   private readonly suffixCache = new Map<string, FileFacts | null>();
   /** Module names by their last segment: a suffix match always shares it. */
@@ -24,6 +25,7 @@ export class ModuleIndex {
 
   constructor(files: readonly FileFacts[]) {
     for (const file of files) {
+      this.byPath.set(file.path, file);
       const name = moduleName(file.path);
       this.moduleOf.set(file, name);
       if (this.byModule.has(name)) continue;
@@ -33,6 +35,11 @@ export class ModuleIndex {
       list.push(name);
       this.byLastSegment.set(last, list);
     }
+  }
+
+  /** The scanned file at this path (relative to the scan root, as in `FileFacts.path`). */
+  fileAt(path: string): FileFacts | null {
+    return this.byPath.get(path) ?? null;
   }
 
   nameOf(file: FileFacts): string {

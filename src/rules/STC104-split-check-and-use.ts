@@ -240,7 +240,7 @@ function objectPermissionChecks(model: FunctionModel, project: Project, classNam
   const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
   const endpoint = project.endpoints.find((e) => e.viewClass?.file === model.file.path && e.viewClass.name === className);
   for (const ref of endpoint?.permissionClasses ?? []) {
-    const file = project.files.find((f) => f.path === ref.file);
+    const file = project.index.fileAt(ref.file);
     const cls = file?.classes.find((c) => c.name === ref.name);
     const found = file && cls ? findMethod(project.index, file, cls, "has_object_permission") : null;
     if (!found) continue;

@@ -110,10 +110,22 @@ function lockedBefore(model: FunctionModel, guardPos: number, writePos: number):
   return region !== null && locksIn(model, region, guardPos).length > 0;
 }
 
+const definedModelsCache = new WeakMap<Project, ReadonlySet<string>>();
+
+/** Names of the models the scanned tree defines (not Django's built-in ones), once per project. */
+function definedModels(project: Project): ReadonlySet<string> {
+  let names = definedModelsCache.get(project);
+  if (!names) {
+    names = new Set(project.files.flatMap((f) => f.models.map((m) => m.name)));
+    definedModelsCache.set(project, names);
+  }
+  return names;
+}
+
 /** get_or_create() on lookup fields no unique constraint covers, for a model the tree defines. */
 function unsafeGetOrCreate(model: FunctionModel, project: Project, write: WriteEvent): RuleHit | null {
   const modelName = write.query!.model;
-  if (!modelName || !project.files.some((f) => f.models.some((m) => m.name === modelName))) return null;
+  if (!modelName || !definedModels(project).has(modelName)) return null;
   const lookup = [...new Set([...write.query!.filterFields, ...write.lookupFields])];
   if (lookup.length === 0 || uniqueCovers(project, modelName, lookup)) return null;
   if (lockedBefore(model, write.pos, write.pos)) return null;

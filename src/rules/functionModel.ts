@@ -100,7 +100,7 @@ function permissionChecks(project: Project): Map<string, CheckEvent[]> {
     if (endpoint.permissionClasses.length === 0) continue;
     const checks: CheckEvent[] = [];
     for (const ref of endpoint.permissionClasses) {
-      const permFile = project.files.find((f) => f.path === ref.file);
+      const permFile = project.index.fileAt(ref.file);
       const cls = permFile?.classes.find((c) => c.name === ref.name);
       if (!permFile || !cls) continue;
       for (const method of ["has_permission", "has_object_permission"]) {
@@ -114,7 +114,7 @@ function permissionChecks(project: Project): Map<string, CheckEvent[]> {
     if (checks.length === 0) continue;
     const targets = endpoint.handlers.map((h) => `${h.file}\u0000${h.function}`);
     if (endpoint.viewClass) {
-      const viewFile = project.files.find((f) => f.path === endpoint.viewClass!.file);
+      const viewFile = project.index.fileAt(endpoint.viewClass!.file);
       const cls = viewFile?.classes.find((c) => c.name === endpoint.viewClass!.name);
       for (const hook of viewFile && cls ? DRF_WRITE_HOOKS : []) {
         const found = findMethod(project.index, viewFile!, cls!, hook);
