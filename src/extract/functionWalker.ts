@@ -184,8 +184,7 @@ class FunctionWalker {
         // del user._perm_cache: ModelBackend recomputes permissions on the next has_perm().
         if (/_(user_|group_)?perm_cache\b/.test(node.text)) {
           const root = rootIdentifier(node.namedChildren[0]?.type === "attribute" ? node.namedChildren[0] : node.namedChildren[0]?.namedChildren[0] ?? node);
-          const id = root ? this.lookup(root.text) : null;
-          this.events.push({ type: "refresh", pos: node.startIndex, site: this.ctx.lines.site(node), def: id ?? -1, locked: false, permCache: true });
+          this.permCacheCleared(node, root ? this.lookup(root.text) : null);
         }
         return;
       }
@@ -406,7 +405,7 @@ class FunctionWalker {
    * module-level name (not a local), or a class attribute (`self.__class__._cache`, `cls._cache`).
    */
   private storeTarget(container: SyntaxNode): string | null {
-    if (/^(self\.)?request\.session$/.test(container.text)) return "session";
+    if (isRequestSession(container)) return "session";
     if (container.type === "identifier") return this.lookup(container.text) === null && !this.facts.params.includes(container.text) ? container.text : null;
     const name = dottedName(container);
     if (name && /^(self\.__class__|cls|type\(self\))\.\w+$/.test(name)) return `class:${name.split(".").pop()}`;
@@ -472,7 +471,7 @@ class FunctionWalker {
       const root = rootIdentifier(right);
       const rootDef = root ? this.lookup(root.text) : null;
       // `request.user.profile` / `inv.account`: a related object loaded lazily, without a lock.
-      if ((rootDef !== null && this.defs[rootDef]?.origin === "request-user") || /^(self\.)?request\.user\.\w+$/.test(right.text)) {
+      if (this.isRequestUserDef(rootDef) || /^(self\.)?request\.user\.\w+$/.test(right.text)) {
         this.define(name, "fetch", pos, rootDef !== null ? [rootDef] : [], { model: null, source: right.text, filterFields: [], filterRefsUser: true, locked: false });
         return;
       }
@@ -614,8 +613,7 @@ class FunctionWalker {
 
     if (receiver) {
       if (name === "pop" && /\.__dict__$/.test(receiver.text) && this.clearsPermCache(positionalArguments(args)[0])) {
-        const id = this.chainDef(receiver);
-        this.events.push({ type: "refresh", pos: call.startIndex, site: this.ctx.lines.site(call), def: id ?? -1, locked: false, permCache: true });
+        this.permCacheCleared(call, this.chainDef(receiver));
         this.pushArgs(args);
         return { kind: "other" };
       }
@@ -624,7 +622,7 @@ class FunctionWalker {
       if (base) return this.evaluateOrmMethod(call, name, args, base.query, base.defs, base.builtPos, scopes, guard);
 
       const rootDef = receiver.type === "identifier" ? this.lookup(receiver.text) : receiver.type === "attribute" ? this.chainDef(receiver) : null;
-      const receiverIsUser = isRequestUser(receiver) || (rootDef !== null && this.defs[rootDef]?.origin === "request-user" && receiver.type === "identifier");
+      const receiverIsUser = isRequestUser(receiver) || (receiver.type === "identifier" && this.isRequestUserDef(rootDef));
 
       if ((name === "save" || name === "asave") && receiver.type === "call" && receiver.childForFieldName("function")?.type === "identifier" && /^[A-Z]/.test(receiver.childForFieldName("function")!.text)) {
         // Model(...).save() on one line: a create.
@@ -667,7 +665,7 @@ class FunctionWalker {
         if (task) write.event.task = task;
         return write;
       }
-      if (/^(self\.)?request\.session$/.test(receiver.text) && (name === "get" || name === "pop")) {
+      if (isRequestSession(receiver) && (name === "get" || name === "pop")) {
         const key = positionalArguments(args)[0];
         const keyText = key ? stringValue(key) : null;
         this.pushArgs(args);
@@ -724,8 +722,7 @@ class FunctionWalker {
     if (fn.type === "identifier") {
       if (name === "delattr" && this.clearsPermCache(positionalArguments(args)[1])) {
         const target = positionalArguments(args)[0];
-        const id = target ? (target.type === "identifier" ? this.lookup(target.text) : this.chainDef(target)) : null;
-        this.events.push({ type: "refresh", pos: call.startIndex, site: this.ctx.lines.site(call), def: id ?? -1, locked: false, permCache: true });
+        this.permCacheCleared(call, target ? (target.type === "identifier" ? this.lookup(target.text) : this.chainDef(target)) : null);
         this.pushArgs(args);
         return { kind: "other" };
       }
@@ -942,8 +939,17 @@ class FunctionWalker {
     if (isRequestUser(node) || /^(self\.)?request\.user\b/.test(node.text)) return true;
     const root = node.type === "identifier" ? node : rootIdentifier(node);
     if (!root) return false;
-    const id = this.lookup(root.text);
+    return this.isRequestUserDef(this.lookup(root.text));
+  }
+
+  /** The variable holds `request.user` (or a parameter named `user`/`request_user`). */
+  private isRequestUserDef(id: number | null): boolean {
     return id !== null && this.defs[id]?.origin === "request-user";
+  }
+
+  /** `del user._perm_cache` and its spellings: ModelBackend recomputes permissions on the next has_perm(). */
+  private permCacheCleared(at: SyntaxNode, def: number | null): void {
+    this.events.push({ type: "refresh", pos: at.startIndex, site: this.ctx.lines.site(at), def: def ?? -1, locked: false, permCache: true });
   }
 
   private existenceCheck(call: SyntaxNode, query: QueryShape, scopes: Span[] | null, guard: GuardKind | null): Value {
@@ -996,7 +1002,7 @@ class FunctionWalker {
               continue;
             }
           }
-          if (operands.length === 2 && operators[0] === "in" && /^(self\.)?request\.session$/.test(operands[1]!.text)) {
+          if (operands.length === 2 && operators[0] === "in" && isRequestSession(operands[1]!)) {
             const key = stringValue(operands[0]!);
             if (key !== null) {
               this.emitCheck(node, "session", scopes, guard, { byName: false, key });
@@ -1073,7 +1079,7 @@ class FunctionWalker {
       current = field(current, "object");
     }
     if (!current || names.length === 0) return null;
-    const isUser = isRequestUser(current) || (current.type === "identifier" && this.lookup(current.text) !== null && this.defs[this.lookup(current.text)!]?.origin === "request-user");
+    const isUser = isRequestUser(current) || (current.type === "identifier" && this.isRequestUserDef(this.lookup(current.text)));
     if (!isUser) return null;
     const first = names[names.length - 1]!;
     if (USER_FLAG_ATTRS.has(first)) return "staff";
@@ -1326,12 +1332,17 @@ function modelRooted(query: QueryShape): boolean {
 const USER_ROLE_ATTRS = /^(role|roles|tier|plan|level|user_type|account_type|access_level|permission_level|is_\w+|can_\w+)$/;
 const NOT_ROLE_ATTRS = new Set(["is_authenticated", "is_anonymous", "is_active"]);
 
+/** `request.session` or `self.request.session`. */
+function isRequestSession(node: SyntaxNode): boolean {
+  return /^(self\.)?request\.session$/.test(node.text);
+}
+
 /** `request.session["k"]` → "k"; null for anything else. */
 function sessionKey(node: SyntaxNode): string | null {
   if (node.type !== "subscript") return null;
   const value = field(node, "value");
   const index = field(node, "subscript");
-  if (!value || !index || !/^(self\.)?request\.session$/.test(value.text)) return null;
+  if (!value || !index || !isRequestSession(value)) return null;
   return stringValue(index);
 }
 
