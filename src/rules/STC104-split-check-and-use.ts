@@ -2,7 +2,7 @@ import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, W
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { type Project, resolveCallee } from "../project/buildProject.js";
 import { classOf, findMethod } from "../project/classes.js";
-import { type FunctionModel, buildFunctionModels, inScopes, useKindOf } from "./functionModel.js";
+import { type FunctionModel, buildFunctionModels, inScopes, permissionMethod, useKindOf } from "./functionModel.js";
 import { checkedStateMutable } from "./stateWrites.js";
 import type { Rule, RuleHit } from "./types.js";
 
@@ -240,9 +240,7 @@ function objectPermissionChecks(model: FunctionModel, project: Project, classNam
   const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
   const endpoint = project.endpoints.find((e) => e.viewClass?.file === model.file.path && e.viewClass.name === className);
   for (const ref of endpoint?.permissionClasses ?? []) {
-    const file = project.index.fileAt(ref.file);
-    const cls = file?.classes.find((c) => c.name === ref.name);
-    const found = file && cls ? findMethod(project.index, file, cls, "has_object_permission") : null;
+    const found = permissionMethod(project, ref, "has_object_permission");
     if (!found) continue;
     for (const e of found.fn.events) {
       if (e.type === "check" && e.kind === "state" && checkedStateMutable(project, found.fn.defs, e)) out.push({ file: found.file, fn: found.fn, check: e });

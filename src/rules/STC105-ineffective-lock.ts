@@ -1,6 +1,6 @@
 import type { FetchEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
-import { type FunctionModel, atomicContaining, defName, useKindOf } from "./functionModel.js";
+import { type FunctionModel, atomicByRequest, atomicContaining, callInTransaction, defName, inAtomicRegion, useKindOf } from "./functionModel.js";
 import { stateWrites } from "./stateWrites.js";
 import type { Rule, RuleHit } from "./types.js";
 
@@ -108,9 +108,7 @@ function misplacedLock(model: FunctionModel, project: Project, fetch: FetchEvent
   const built = model.atomic.find((r) => fetch.builtPos >= r.span[0] && fetch.builtPos < r.span[1]);
   const evaluatedIn = atomicContaining(model, fetch.pos);
   // A helper whose every caller holds a transaction takes its lock inside that transaction.
-  const calledInTransaction = model.callers.length > 0 && model.callers.every((c) =>
-    c.caller.regions.some((r) => r.kind === "atomic" && c.event.pos >= r.span[0] && c.event.pos < r.span[1]) ||
-    (project.settings.atomicRequests && c.caller.viewLike && !c.caller.nonAtomicRequests));
+  const calledInTransaction = model.callers.length > 0 && model.callers.every((c) => callInTransaction(project, c));
   if (built && !evaluatedIn) {
     return {
       severity: "medium", confidence: "high", check: null, use, transaction: built.site,
@@ -119,9 +117,8 @@ function misplacedLock(model: FunctionModel, project: Project, fetch: FetchEvent
     };
   }
   if (!evaluatedIn && !calledInTransaction) {
-    const viaCaller = !model.fn.viewLike ? model.callers.find((c) => c.caller.viewLike && !c.caller.regions.some((r) => r.kind === "atomic" && c.event.pos >= r.span[0] && c.event.pos < r.span[1])) : undefined;
-    const atomicRequests = project.settings.atomicRequests && (viaCaller ? !viaCaller.caller.nonAtomicRequests : false);
-    if (model.fn.viewLike || (viaCaller && !atomicRequests)) {
+    const viaCaller = !model.fn.viewLike ? model.callers.find((c) => c.caller.viewLike && !inAtomicRegion(c)) : undefined;
+    if (model.fn.viewLike || (viaCaller && !atomicByRequest(project, viaCaller.caller))) {
       return {
         severity: "medium", confidence: viaCaller ? "medium" : "high", check: null, use,
         message:

@@ -100,11 +100,8 @@ function permissionChecks(project: Project): Map<string, CheckEvent[]> {
     if (endpoint.permissionClasses.length === 0) continue;
     const checks: CheckEvent[] = [];
     for (const ref of endpoint.permissionClasses) {
-      const permFile = project.index.fileAt(ref.file);
-      const cls = permFile?.classes.find((c) => c.name === ref.name);
-      if (!permFile || !cls) continue;
       for (const method of ["has_permission", "has_object_permission"]) {
-        const found = findMethod(project.index, permFile, cls, method);
+        const found = permissionMethod(project, ref, method);
         if (!found) continue;
         for (const event of resolveEvents(project, found.file, found.fn)) {
           if (event.type === "check" && AUTHZ_CHECK_KINDS.has(event.kind)) checks.push({ ...event, file: found.file.path });
@@ -142,12 +139,34 @@ export function buildFunctionModels(file: FileFacts, project: Project, checkHelp
     const events = [...inherited, ...withDeclaredChecks(file, fn, resolveEvents(project, file, fn), checkHelpers)]
       .map((e) => (e.type === "fetch" && locksThroughCustomMethod(project, e.query) ? { ...e, query: { ...e.query, locked: true } } : e));
     const atomic = fn.regions.filter((r) => r.kind === "atomic");
-    if (project.settings.atomicRequests && fn.viewLike && !fn.nonAtomicRequests) {
+    if (atomicByRequest(project, fn)) {
       atomic.push({ kind: "atomic", span: fn.span, site: { ...fn.site, text: "ATOMIC_REQUESTS = True (settings)" } });
     }
     const defs = fn.defs.map((d) => (d.query && locksThroughCustomMethod(project, d.query) ? { ...d, query: { ...d.query, locked: true } } : d));
     return { file, fn, events, atomic, defs, callers: callers.get(`${file.path}\u0000${fn.name}`) ?? [], checkHelpers };
   });
+}
+
+/** A method of a DRF permission class the tree defines (`has_object_permission`), inherited or its own. */
+export function permissionMethod(project: Project, ref: { file: string; name: string }, method: string): { file: FileFacts; fn: FunctionFacts } | null {
+  const file = project.index.fileAt(ref.file);
+  const cls = file?.classes.find((c) => c.name === ref.name);
+  return file && cls ? findMethod(project.index, file, cls, method) : null;
+}
+
+/** A view that `ATOMIC_REQUESTS` wraps in a transaction (not opted out with `non_atomic_requests`). */
+export function atomicByRequest(project: Project, fn: FunctionFacts): boolean {
+  return project.settings.atomicRequests && fn.viewLike && !fn.nonAtomicRequests;
+}
+
+/** The call runs inside a transaction its caller holds: an atomic block, or `ATOMIC_REQUESTS` around a view. */
+export function callInTransaction(project: Project, call: CallSite): boolean {
+  return inAtomicRegion(call) || atomicByRequest(project, call.caller);
+}
+
+/** The call stands in one of its caller's own atomic blocks. */
+export function inAtomicRegion(call: CallSite): boolean {
+  return call.caller.regions.some((r) => r.kind === "atomic" && call.event.pos >= r.span[0] && call.event.pos < r.span[1]);
 }
 
 /** `Account.objects.locked()` where the tree's manager defines `locked()` as `self.select_for_update()`. */
