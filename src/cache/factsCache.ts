@@ -103,11 +103,6 @@ export class FactsCache {
     if (existed) this.readPacks();
   }
 
-  /** The hash that keys a file's content. */
-  static contentHash(text: string): string {
-    return sha256(text);
-  }
-
   /** The cached facts for this file and content, or null. Never throws. */
   lookup(absolute: string, path: string, contentHash: string): FileFacts | null {
     if (this.closed) return null;
@@ -190,7 +185,7 @@ export class FactsCache {
     this.used.clear();
   }
 
-  /** Reads every pack's index, oldest first, so that newer entries replace older ones. */
+  /** Reads every pack's index, oldest first, so that each file's entries end up newest first. */
   private readPacks(): void {
     let all: string[];
     try {
@@ -272,7 +267,7 @@ export class FactsCache {
         const candidates = used ? [used] : existsSync(absolute) ? located : [];
         for (const { pack, entry } of candidates) {
           const [, path, content, offset, length, checksum] = entry;
-          const body = readBodyText(pack, offset, length, checksum);
+          const body = readChecked(pack.fd, offset, length, checksum);
           if (body === null) continue;
           writer.add(absolute, path, content, body, checksum);
           break;
@@ -357,10 +352,8 @@ function readIndex(fd: number): { entries: IndexEntry[]; bodyBytes: number } | n
     const offset = Number(footer[1]);
     const length = Number(footer[2]);
     if (offset + length > size) return null;
-    const bytes = Buffer.alloc(length);
-    if (readSync(fd, bytes, 0, length, offset) !== length) return null;
-    const text = bytes.toString("utf8");
-    if (sha256(text) !== footer[3]) return null;
+    const text = readChecked(fd, offset, length, footer[3]!);
+    if (text === null) return null;
     const entries: unknown = JSON.parse(text);
     if (!Array.isArray(entries) || !entries.every((e) => isIndexEntry(e, offset))) return null;
     return { entries: entries as IndexEntry[], bodyBytes: offset };
@@ -376,11 +369,11 @@ function isIndexEntry(value: unknown, bodyBytes: number): boolean {
     Number.isInteger(offset) && Number.isInteger(length) && (offset as number) >= 0 && (length as number) >= 0 && (offset as number) + (length as number) <= bodyBytes;
 }
 
-/** An entry's body if its checksum matches, else null. */
-function readBodyText(pack: Pack, offset: number, length: number, checksum: string): string | null {
+/** The UTF-8 text at `offset` (an entry's body, a pack's index) if its sha256 is `checksum`, else null. */
+function readChecked(fd: number, offset: number, length: number, checksum: string): string | null {
   try {
     const bytes = Buffer.alloc(length);
-    if (readSync(pack.fd, bytes, 0, length, offset) !== length) return null;
+    if (readSync(fd, bytes, 0, length, offset) !== length) return null;
     const text = bytes.toString("utf8");
     return sha256(text) === checksum ? text : null;
   } catch {
@@ -390,7 +383,7 @@ function readBodyText(pack: Pack, offset: number, length: number, checksum: stri
 
 /** An entry's facts, or null when the body is damaged or is not facts for `path`. */
 function readBody(pack: Pack, offset: number, length: number, checksum: string, path: string): FileFacts | null {
-  const text = readBodyText(pack, offset, length, checksum);
+  const text = readChecked(pack.fd, offset, length, checksum);
   if (text === null) return null;
   let facts: unknown;
   try {

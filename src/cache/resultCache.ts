@@ -26,8 +26,7 @@ import type { FileError } from "../extract/extractFiles.js";
 import type { Endpoint } from "../project/routes.js";
 import type { Finding } from "../rules/analyse.js";
 import { BUILD_ROOT } from "../buildRoot.js";
-import { bodyIntact, describeError, hashBuildFolders, keepNewest, sealEntry, splitEntry, writeAtomically } from "./entryFile.js";
-import { FactsCache } from "./factsCache.js";
+import { bodyIntact, describeError, hashBuildFolders, keepNewest, sealEntry, sha256, splitEntry, writeAtomically } from "./entryFile.js";
 
 const LAYOUT = "results-v1";
 /** A file changed this close to the scan start is hashed again rather than trusted by its stat. */
@@ -55,7 +54,7 @@ interface Entry {
 
 /** The key of one file's content as the scan read it: the text's hash, or why it cannot be read. */
 export function contentKey(source: SourceRead): string {
-  return source.ok ? FactsCache.contentHash(source.text) : `unreadable: ${source.reason}`;
+  return source.ok ? sha256(source.text) : `unreadable: ${source.reason}`;
 }
 
 export class ResultCache {
