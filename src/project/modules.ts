@@ -113,6 +113,17 @@ export class ModuleIndex {
     return byName.get(name) ?? [];
   }
 
+  /** The class of `file` with this name; the first when several share it, as a linear search finds. */
+  classNamed(file: FileFacts, name: string): ClassFacts | null {
+    let byName = this.classesByName.get(file);
+    if (!byName) {
+      byName = new Map();
+      for (const cls of file.classes) if (!byName.has(cls.name)) byName.set(cls.name, cls);
+      this.classesByName.set(file, byName);
+    }
+    return byName.get(name) ?? null;
+  }
+
   /** Resolves a fully qualified dotted name: `pkg.mod.func`, `pkg.mod.Class`, `pkg.mod`. */
   resolveQualified(qualified: string): Symbol {
     // The index never changes, and stages ask about the same names again and again.
@@ -144,14 +155,7 @@ export class ModuleIndex {
   private localSymbol(file: FileFacts, name: string): Symbol | null {
     const fn = this.functionsNamed(file, name)[0];
     if (fn) return { kind: "function", file, fn };
-    let byName = this.classesByName.get(file);
-    if (!byName) {
-      byName = new Map();
-      // The first class of a name wins, as a linear search would find it.
-      for (const cls of file.classes) if (!byName.has(cls.name)) byName.set(cls.name, cls);
-      this.classesByName.set(file, byName);
-    }
-    const cls = byName.get(name);
+    const cls = this.classNamed(file, name);
     if (cls) return { kind: "class", file, cls };
     return null;
   }

@@ -2,7 +2,7 @@ import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, W
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { type Project, resolveCallee } from "../project/buildProject.js";
 import { classOf, findMethod } from "../project/classes.js";
-import { type FunctionModel, buildFunctionModels, inScopes, permissionMethod, useKindOf } from "./functionModel.js";
+import { type FunctionModel, buildFunctionModels, inScopes, methodOfClass, useKindOf } from "./functionModel.js";
 import { checkedStateMutable } from "./stateWrites.js";
 import type { Rule, RuleHit } from "./types.js";
 
@@ -103,7 +103,7 @@ const trustedKeysCache = new WeakMap<Project, { checkHelpers: ReadonlySet<string
 function trustedSessionKeys(project: Project, checkHelpers: ReadonlySet<string>): TrustedKeys {
   const known = trustedKeysCache.get(project);
   if (known?.checkHelpers === checkHelpers) return known.keys;
-  const out = new Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>();
+  const out: TrustedKeys = new Map();
   for (const file of project.files) {
     // Session stores come only from a function's own code (helper summaries carry none), so the
     // models, which analyse() builds again for every request file, are built here only where needed.
@@ -240,7 +240,7 @@ function objectPermissionChecks(model: FunctionModel, project: Project, classNam
   const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
   const endpoint = project.endpoints.find((e) => e.viewClass?.file === model.file.path && e.viewClass.name === className);
   for (const ref of endpoint?.permissionClasses ?? []) {
-    const found = permissionMethod(project, ref, "has_object_permission");
+    const found = methodOfClass(project, ref, "has_object_permission");
     if (!found) continue;
     for (const e of found.fn.events) {
       if (e.type === "check" && e.kind === "state" && checkedStateMutable(project, found.fn.defs, e)) out.push({ file: found.file, fn: found.fn, check: e });

@@ -101,7 +101,7 @@ function permissionChecks(project: Project): Map<string, CheckEvent[]> {
     const checks: CheckEvent[] = [];
     for (const ref of endpoint.permissionClasses) {
       for (const method of ["has_permission", "has_object_permission"]) {
-        const found = permissionMethod(project, ref, method);
+        const found = methodOfClass(project, ref, method);
         if (!found) continue;
         for (const event of resolveEvents(project, found.file, found.fn)) {
           if (event.type === "check" && AUTHZ_CHECK_KINDS.has(event.kind)) checks.push({ ...event, file: found.file.path });
@@ -110,13 +110,9 @@ function permissionChecks(project: Project): Map<string, CheckEvent[]> {
     }
     if (checks.length === 0) continue;
     const targets = endpoint.handlers.map((h) => `${h.file}\u0000${h.function}`);
-    if (endpoint.viewClass) {
-      const viewFile = project.index.fileAt(endpoint.viewClass!.file);
-      const cls = viewFile?.classes.find((c) => c.name === endpoint.viewClass!.name);
-      for (const hook of viewFile && cls ? DRF_WRITE_HOOKS : []) {
-        const found = findMethod(project.index, viewFile!, cls!, hook);
-        if (found) targets.push(`${found.file.path}\u0000${found.fn.name}`);
-      }
+    for (const hook of endpoint.viewClass ? DRF_WRITE_HOOKS : []) {
+      const found = methodOfClass(project, endpoint.viewClass!, hook);
+      if (found) targets.push(`${found.file.path}\u0000${found.fn.name}`);
     }
     for (const key of targets) {
       const list = out.get(key) ?? [];
@@ -147,10 +143,13 @@ export function buildFunctionModels(file: FileFacts, project: Project, checkHelp
   });
 }
 
-/** A method of a DRF permission class the tree defines (`has_object_permission`), inherited or its own. */
-export function permissionMethod(project: Project, ref: { file: string; name: string }, method: string): { file: FileFacts; fn: FunctionFacts } | null {
+/**
+ * A method, its own or inherited, of a class the tree defines, named by file and class (an
+ * endpoint's view class or one of its permission classes): `has_object_permission`, `perform_update`.
+ */
+export function methodOfClass(project: Project, ref: { file: string; name: string }, method: string): { file: FileFacts; fn: FunctionFacts } | null {
   const file = project.index.fileAt(ref.file);
-  const cls = file?.classes.find((c) => c.name === ref.name);
+  const cls = file ? project.index.classNamed(file, ref.name) : null;
   return file && cls ? findMethod(project.index, file, cls, method) : null;
 }
 
