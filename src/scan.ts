@@ -102,8 +102,9 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     if (!existsSync(resolve(cwd, path))) throw new UsageError(`no such file or directory: ${path}`);
   }
   // Applied while walking, so an excluded directory is not entered and its problems are not reported.
-  const configExcluded = configGlobMatcher(options.configDir ?? discoverRoot(cwd, paths), options.configExclude ?? []);
-  const found = discover({ cwd, paths, exclude: options.exclude ?? [], skip: configExcluded });
+  const configExclude = options.configExclude ?? [];
+  const skip = configExclude.length > 0 ? configGlobMatcher(options.configDir ?? discoverRoot(cwd, paths), configExclude) : undefined;
+  const found = discover({ cwd, paths, exclude: options.exclude ?? [], ...(skip ? { skip } : {}) });
   // Asked before the scan so that a bad revision fails at once.
   const changed = options.changedSince !== undefined ? changedFiles(found.root, options.changedSince) : null;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;

@@ -112,7 +112,6 @@ export function discover(options: DiscoverOptions): DiscoverResult {
   return { root, files: list, errors };
 }
 
-/** The directory findings are relative to: the one directory scanned, else the working directory. */
 /** The root `discover` reports paths relative to: the one directory given, else `cwd`. */
 export function discoverRoot(cwd: string, paths: readonly string[]): string {
   return scanRoot(cwd, inputPaths(cwd, paths));
@@ -122,6 +121,7 @@ function inputPaths(cwd: string, paths: readonly string[]): string[] {
   return (paths.length > 0 ? paths : ["."]).map((p) => resolve(cwd, p));
 }
 
+/** The directory findings are relative to: the one directory scanned, else the working directory. */
 function scanRoot(cwd: string, inputs: string[]): string {
   if (inputs.length === 1) {
     try {
