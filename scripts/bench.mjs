@@ -262,8 +262,13 @@ function ruffVersion() {
 }
 
 /** The floor: discover, read, parse and visit every node with a tree cursor; nothing else. */
+/** A module of the compiled stages in the snapshot `build` (see snapshotBuild). */
+function fromBuild(build, module) {
+  return import(pathToFileURL(join(build, "dist", module)).href);
+}
+
 async function floor(root, build) {
-  const from = (module) => import(pathToFileURL(join(build, "dist", module)).href);
+  const from = (module) => fromBuild(build, module);
   const { discover } = await from("discover/discover.js");
   const { readSource } = await from("discover/readSource.js");
   const { getPythonParser } = await from("parse/parser.js");
@@ -299,7 +304,7 @@ async function floor(root, build) {
  * Three rounds: the first runs on a cold JIT, as every real scan does.
  */
 async function stages(root, build) {
-  const from = (module) => import(pathToFileURL(join(build, "dist", module)).href);
+  const from = (module) => fromBuild(build, module);
   const { discover } = await from("discover/discover.js");
   const { readSource } = await from("discover/readSource.js");
   const { getPythonParser } = await from("parse/parser.js");
@@ -353,7 +358,7 @@ async function stages(root, build) {
 /** ruff's linter compiled to wasm, one thread, every discovered file, the broad rule set. */
 async function ruff(root, build) {
   const { Workspace, PositionEncoding } = await import("@astral-sh/ruff-wasm-nodejs");
-  const { discover } = await import(pathToFileURL(join(build, "dist", "discover", "discover.js")).href);
+  const { discover } = await fromBuild(build, "discover/discover.js");
   const workspace = new Workspace({ lint: { select: RUFF_RULES } }, PositionEncoding.UTF16);
   const { files } = discover({ cwd: root, paths: [], exclude: [] });
   let diagnostics = 0;
