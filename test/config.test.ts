@@ -240,11 +240,22 @@ def void_voucher(request, pk):
         raise PermissionDenied
     Voucher.objects.filter(pk=pk).update(used=True)
     return HttpResponse(status=204)
+
+
+def void_voucher_rechecked(request, pk):
+    if not request.session.get("vouchers_unlocked"):
+        raise PermissionDenied
+    if not gatekeeper(request.user, "vouchers"):
+        raise PermissionDenied
+    Voucher.objects.filter(pk=pk).update(used=True)
+    return HttpResponse(status=204)
 `,
     };
     expect(await reported(["."], tempProject(files))).toEqual([]);
     const configured = tempProject({ ...files, "stalecheck.toml": "check-helpers = [\"myapp.auth.gatekeeper\"]\n" });
-    expect(await reported(["."], configured)).toEqual(["app/views.py:18 STC104"]);
+    // The look-alike that asks the helper again where the flag is used is not STC104's (its
+    // re-check outside a transaction is STC101's, line 27).
+    expect(await reported(["."], configured)).toEqual(["app/views.py:18 STC104", "app/views.py:27 STC101"]);
   });
 
   it("extends the vocabulary: Basic Auth classes and middleware make endpoints Basic-reachable", async () => {
