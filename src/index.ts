@@ -1,8 +1,9 @@
 /** The library API: `scan()` returns exactly what `stalecheck --format json` prints. */
 export { scan, atOrAbove, UsageError, DEFAULT_MAX_FILE_BYTES } from "./scan.js";
 export type { ScanOptions, ScanResult, ScanError } from "./scan.js";
-export type { Finding, SiteRef } from "./rules/analyse.js";
-export type { Severity, Confidence, RuleMeta, RuleDocs } from "./rules/types.js";
+export type { Finding, SiteRef } from "./core/finding.js";
+export type { Severity, Confidence } from "./core/severity.js";
+export type { RuleMeta, RuleDocs } from "./analysis/rule.js";
 export { RULES, findRule } from "./rules/registry.js";
 export { extractFileFacts } from "./extract/extractFileFacts.js";
 export type { FileFacts } from "./extract/facts.js";

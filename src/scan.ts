@@ -8,11 +8,13 @@ import { extractorFingerprint } from "./cache/factsCache.js";
 import { ResultCache } from "./cache/resultCache.js";
 import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
 import { buildProject, type Project } from "./project/buildProject.js";
-import type { Endpoint } from "./project/routes.js";
-import { type Finding, analyse } from "./rules/analyse.js";
-import { selectRules } from "./rules/registry.js";
+import { analyse } from "./analysis/engine.js";
+import type { Endpoint } from "./core/endpoint.js";
+import { type FileError, UsageError } from "./core/errors.js";
+import type { Finding } from "./core/finding.js";
+import { SEVERITIES, type Severity } from "./core/severity.js";
+import { findRule, selectRules } from "./rules/registry.js";
 import { type Baseline, applyBaseline } from "./report/baseline.js";
-import { SEVERITIES, type Severity } from "./rules/types.js";
 import { TOOL_NAME, TOOL_VERSION } from "./version.js";
 
 export interface ScanOptions {
@@ -56,11 +58,8 @@ export interface ScanOptions {
   baseline?: Baseline;
 }
 
-export interface ScanError {
-  file: string;
-  line?: number;
-  message: string;
-}
+/** A file that could not be scanned, or a problem in part of it. */
+export type ScanError = FileError;
 
 export interface ScanResult {
   version: 1;
@@ -85,7 +84,7 @@ export interface ScanStats extends ExtractionStats {
   analysisCached: boolean;
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
 
@@ -112,8 +111,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   // Classes are written in views by their last name (`authentication_classes = [LegacyBasic]`).
   const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
   const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
-  const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [] };
-  const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false, checkHelpers: options.checkHelpers ?? [] };
+  const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [], checkHelpers: options.checkHelpers ?? [] };
+  const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false };
   // Both caches key on the extractor's fingerprint, which reads the grammar: computed once.
   const factsCache = options.cacheDir ? { dir: options.cacheDir, fingerprint: extractorFingerprint(extract) } : null;
   const results = factsCache
@@ -137,7 +136,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     });
     const project: Project = buildProject(extracted.facts, projectOptions);
     analysis = {
-      findings: analyse(project, analyseOptions),
+      findings: analyse(project, { ...analyseOptions, findRule }),
       fileErrors: extracted.errors,
       endpoints: project.endpoints,
       settingsFiles: project.settings.files,

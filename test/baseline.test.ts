@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyBaseline, buildBaseline } from "../src/report/baseline.js";
-import type { Finding } from "../src/rules/analyse.js";
+import type { Finding } from "../src/core/finding.js";
 import { MODELS, redeemView, removeTempProjects, tempProject, writeFiles } from "./helpers/tempProject.js";
 import { runCli } from "./helpers/runCli.js";
 

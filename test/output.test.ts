@@ -4,7 +4,7 @@ import { type CliIO, main } from "../src/cli/main.js";
 import { progressBar } from "../src/cli/progress.js";
 import { formatGithub } from "../src/report/github.js";
 import { formatText } from "../src/report/text.js";
-import type { Finding } from "../src/rules/analyse.js";
+import type { Finding } from "../src/core/finding.js";
 import type { ScanResult } from "../src/scan.js";
 import { MODELS, redeemView, removeTempProjects, tempProject } from "./helpers/tempProject.js";
 

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { buildProject } from "../src/project/buildProject.js";
 import { extractFileFacts } from "../src/extract/extractFileFacts.js";
-import { analyse } from "../src/rules/analyse.js";
-import { RULES, selectRules } from "../src/rules/registry.js";
-import { parseDirective } from "../src/rules/suppressions.js";
+import { analyse } from "../src/analysis/engine.js";
+import { parseDirective } from "../src/analysis/suppressions.js";
+import { RULES, findRule, selectRules } from "../src/rules/registry.js";
 
 const VULNERABLE = (comment = "") => `from django.http import JsonResponse
 from .models import Voucher
@@ -27,11 +27,11 @@ async function findings(sources: Record<string, string>, options: { select?: str
   const facts = [];
   for (const [path, source] of Object.entries(sources)) facts.push(await extractFileFacts(path, source));
   const { rules } = selectRules(options.select, options.ignore);
-  return analyse(buildProject(facts), { rules, includeNonRequest: options.includeNonRequest ?? false }).map((f) => `${f.file}:${f.line} ${f.rule}`);
+  return analyse(buildProject(facts), { rules, findRule, includeNonRequest: options.includeNonRequest ?? false }).map((f) => `${f.file}:${f.line} ${f.rule}`);
 }
 
 describe("parseDirective", () => {
-  const parse = (text: string) => parseDirective({ line: 7, text });
+  const parse = (text: string) => parseDirective({ line: 7, text }, findRule);
   const codes = (text: string) => parse(text).suppressions.map((s) => `${s.kind}:${s.code ?? `?${s.written}`}`);
 
   it("reads noqa codes and rule names, and leaves other tools' codes alone", () => {
@@ -110,7 +110,7 @@ describe("suppressions across rules and files", () => {
 
   it("gives STC001 findings the JSON contract's shape", async () => {
     const facts = [await extractFileFacts("app/views.py", VULNERABLE("  # noqa: STC108"))];
-    const [unused] = analyse(buildProject(facts), { rules: RULES, includeNonRequest: false }).filter((f) => f.rule === "STC001");
+    const [unused] = analyse(buildProject(facts), { rules: RULES, findRule, includeNonRequest: false }).filter((f) => f.rule === "STC001");
     expect(unused).toMatchObject({
       rule: "STC001", name: "unused-suppression", severity: "low", confidence: "high", function: "redeem",
       line: 10, column: 1, endLine: 10, check: null, use: { line: 10, text: "# noqa: STC108", kind: "suppression" },

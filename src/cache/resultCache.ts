@@ -22,9 +22,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DiscoveredFile } from "../discover/discover.js";
 import { type FileIdentity, type SourceRead, identityOf, readSource } from "../discover/readSource.js";
-import type { FileError } from "../extract/extractFiles.js";
-import type { Endpoint } from "../project/routes.js";
-import type { Finding } from "../rules/analyse.js";
+import type { Endpoint } from "../core/endpoint.js";
+import type { FileError } from "../core/errors.js";
+import type { Finding } from "../core/finding.js";
 import { BUILD_ROOT } from "../buildRoot.js";
 import { bodyIntact, describeError, hashBuildFolders, keepNewest, sealEntry, sha256, splitEntry, writeAtomically } from "./entryFile.js";
 
@@ -150,7 +150,7 @@ let fingerprint: string | undefined;
 function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash("sha256");
-  hashBuildFolders(hash, ["discover", "project", "rules"]);
+  hashBuildFolders(hash, ["core", "discover", "project", "analysis", "rules"]);
   const scanModule = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "scan.ts" : "scan.js", BUILD_ROOT));
   hash.update(readFileSync(scanModule));
   fingerprint = hash.digest("hex");

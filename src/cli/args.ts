@@ -1,7 +1,7 @@
 /** Command-line parsing: a small, strict parser so that a typo is an error, not a silent default. */
 import { parseByteSize } from "../config/size.js";
 import { nearest } from "../config/suggest.js";
-import { SEVERITIES, type Severity } from "../rules/types.js";
+import { SEVERITIES, type Severity } from "../core/severity.js";
 
 export type Format = "text" | "json" | "sarif" | "github";
 export const FORMATS: readonly Format[] = ["text", "json", "sarif", "github"];

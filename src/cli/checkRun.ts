@@ -6,7 +6,7 @@ import { formatGithub } from "../report/github.js";
 import { formatJson } from "../report/json.js";
 import { formatSarif } from "../report/sarif.js";
 import { formatText } from "../report/text.js";
-import type { Severity } from "../rules/types.js";
+import type { Severity } from "../core/severity.js";
 import type { ScanOptions, ScanResult } from "../scan.js";
 import type { CheckArgs, Format } from "./args.js";
 

@@ -7,8 +7,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { RULES, selectRules } from "../rules/registry.js";
-import { SEVERITIES, type Severity } from "../rules/types.js";
-import { UsageError } from "../scan.js";
+import { UsageError } from "../core/errors.js";
+import { SEVERITIES, type Severity } from "../core/severity.js";
 import { parseByteSize } from "./size.js";
 import { nearest } from "./suggest.js";
 

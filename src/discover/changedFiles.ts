@@ -4,7 +4,7 @@
  * every file, only the report is narrowed.
  */
 import { execFileSync } from "node:child_process";
-import { UsageError } from "../scan.js";
+import { UsageError } from "../core/errors.js";
 
 export function changedFiles(root: string, rev: string): Set<string> {
   if (rev.startsWith("-") || rev.trim() === "") throw new UsageError(`--changed-since needs a git revision, not "${rev}"`);

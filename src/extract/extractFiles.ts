@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { FactsCache } from "../cache/factsCache.js";
 import { contentKey } from "../cache/resultCache.js";
+import type { FileError } from "../core/errors.js";
 import type { DiscoveredFile } from "../discover/discover.js";
 import { type FileIdentity, readSource } from "../discover/readSource.js";
 import type { ExtractOptions } from "./extractFileFacts.js";
@@ -27,11 +28,6 @@ export interface ExtractFilesOptions {
   onFile?: (done: number, total: number) => void;
 }
 
-export interface FileError {
-  file: string;
-  line?: number;
-  message: string;
-}
 
 export interface ExtractionStats {
   /** Files parsed and walked in this scan. */

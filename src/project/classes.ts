@@ -1,6 +1,6 @@
 /** Class hierarchies across files: bases resolved through imports, attributes and methods by MRO. */
 import type { ClassFacts, FileFacts, FunctionFacts } from "../extract/facts.js";
-import type { ModuleIndex } from "./modules.js";
+import type { ModuleIndex, Symbol } from "./modules.js";
 
 export type Ancestor = { file: FileFacts; cls: ClassFacts } | { external: string };
 
@@ -50,7 +50,7 @@ export function classAttr(index: ModuleIndex, file: FileFacts, cls: ClassFacts, 
 export function findMethod(index: ModuleIndex, file: FileFacts, cls: ClassFacts, method: string): { file: FileFacts; fn: FunctionFacts } | null {
   for (const a of ancestors(index, file, cls)) {
     if ("external" in a) continue;
-    const fn = a.file.functions.find((f) => f.name === `${a.cls.name}.${method}`);
+    const fn = index.functionsNamed(a.file, `${a.cls.name}.${method}`)[0];
     if (fn) return { file: a.file, fn };
   }
   return null;
@@ -62,6 +62,15 @@ export function isDrfView(index: ModuleIndex, file: FileFacts, cls: ClassFacts):
   return ancestors(index, file, cls).some((a) => ("external" in a ? a.external.startsWith("rest_framework") || DRF_VIEW.test(a.external.split(".").pop()!) : DRF_VIEW.test(a.cls.name.split(".").pop()!)));
 }
 
-export function classOf(file: FileFacts, fn: FunctionFacts): ClassFacts | null {
-  return fn.className ? file.classes.find((c) => c.name === fn.className) ?? null : null;
+/** The class a method belongs to. */
+export function classOf(index: ModuleIndex, file: FileFacts, fn: FunctionFacts): ClassFacts | null {
+  return fn.className ? index.classNamed(file, fn.className) : null;
+}
+
+/**
+ * A class name as written in `file` (`IsOwner`, `perms.IsOwner`) or as a dotted settings string
+ * (`app.permissions.IsOwner`, whose head is not an import of the file).
+ */
+export function resolveClassName(index: ModuleIndex, file: FileFacts, name: string): Symbol {
+  return name.includes(".") && !file.imports[name.split(".")[0]!] ? index.resolveQualified(name) : index.resolve(file, name);
 }

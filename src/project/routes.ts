@@ -1,44 +1,14 @@
 /**
- * URL routes to view handlers, with each endpoint's authentication and permission classes and
- * whether HTTP Basic Auth reaches it (and why). Follows ROOT_URLCONF, include(), DRF routers
- * and @action, as far as the code says it statically.
+ * URL routes to view handlers, with each endpoint's authentication and permission classes
+ * (Basic Auth reach is decided in basicAuthReach.ts). Follows ROOT_URLCONF, include(), DRF
+ * routers and @action, as far as the code says it statically.
  */
+import type { Endpoint, Handler } from "../core/endpoint.js";
 import type { ClassFacts, FileFacts, FunctionFacts, UrlEntry } from "../extract/facts.js";
-import { ancestorNames, ancestors, classAttr, findMethod, isDrfView } from "./classes.js";
-import type { ModuleIndex, Symbol } from "./modules.js";
+import { type AuthClass, type BasicAuthOptions, decideBasicAuth } from "./basicAuthReach.js";
+import { ancestorNames, ancestors, classAttr, findMethod, isDrfView, resolveClassName } from "./classes.js";
+import type { ModuleIndex } from "./modules.js";
 import type { ProjectSettings } from "./settings.js";
-
-export interface Handler {
-  /** File and qualified function name of the handler in the scanned tree. */
-  file: string;
-  function: string;
-  methods: string[];
-}
-
-export interface Endpoint {
-  route: string;
-  methods: string[];
-  /** The view as a qualified name (`invoices.views.PayInvoiceVulnerable`). */
-  view: string;
-  /** File and line of the URL pattern that routes here. */
-  urlFile: string;
-  urlLine: number;
-  handlers: Handler[];
-  /** The class of a class-based view, for attributing its helper methods. */
-  viewClass: { file: string; name: string } | null;
-  drf: boolean;
-  authentication: string[];
-  permissions: string[];
-  /** Permission classes defined in the scanned tree, resolved. */
-  permissionClasses: { file: string; name: string }[];
-  basicAuth: boolean;
-  basicAuthReasons: string[];
-}
-
-export interface RouteOptions {
-  /** Extra class or middleware names that authenticate with HTTP Basic (from configuration). */
-  basicAuthNames?: readonly string[];
-}
 
 const HTTP_METHODS = ["get", "post", "put", "patch", "delete", "head", "options"];
 const VIEWSET_LIST: Record<string, string> = { list: "GET", create: "POST" };
@@ -51,10 +21,9 @@ const MODEL_VIEWSET_ACTIONS: Record<string, string[]> = {
 };
 /** DRF's own default when REST_FRAMEWORK does not set DEFAULT_AUTHENTICATION_CLASSES. */
 const DRF_DEFAULT_AUTHENTICATION = ["rest_framework.authentication.SessionAuthentication", "rest_framework.authentication.BasicAuthentication"];
-const KNOWN_BASIC_DECORATOR = /(^|\.)(basic_?auth\w*|\w*basic_?auth(_required)?|logged_in_or_basicauth|http_basic_auth\w*)$/i;
 const MAX_INCLUDE_DEPTH = 20;
 
-export function buildRoutes(files: readonly FileFacts[], index: ModuleIndex, settings: ProjectSettings, options: RouteOptions = {}): Endpoint[] {
+export function buildRoutes(files: readonly FileFacts[], index: ModuleIndex, settings: ProjectSettings, options: BasicAuthOptions = {}): Endpoint[] {
   const roots = rootUrlconfs(files, index, settings);
   const endpoints: Endpoint[] = [];
   const stack: { file: FileFacts; prefix: string; entries: UrlEntry[]; depth: number }[] = roots
@@ -124,7 +93,7 @@ function joinRoute(prefix: string, route: string, regex: boolean): string {
   return joined.replace(/\/{2,}/g, "/");
 }
 
-function functionEndpoint(index: ModuleIndex, file: FileFacts, fn: FunctionFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings, options: RouteOptions): Endpoint {
+function functionEndpoint(index: ModuleIndex, file: FileFacts, fn: FunctionFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings, options: BasicAuthOptions): Endpoint {
   const apiView = fn.decorators.find((d) => /(^|\.)api_view\b/.test(d));
   const methods = apiView ? quotedUpper(apiView) : requireMethods(fn);
   const drf = apiView !== undefined;
@@ -146,7 +115,7 @@ function functionEndpoint(index: ModuleIndex, file: FileFacts, fn: FunctionFacts
 
 function classEndpoint(
   index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings,
-  options: RouteOptions, actions?: Record<string, string>,
+  options: BasicAuthOptions, actions?: Record<string, string>,
 ): Endpoint {
   const handlers: Handler[] = [];
   if (actions) {
@@ -158,7 +127,7 @@ function classEndpoint(
 }
 
 function viewSetEndpoints(
-  index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings, options: RouteOptions,
+  index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings, options: BasicAuthOptions,
 ): Endpoint[] {
   const inherited = new Set(ancestorNames(index, file, cls).flatMap((n) => MODEL_VIEWSET_ACTIONS[n] ?? []));
   const list: Handler[] = [];
@@ -200,7 +169,7 @@ function addHandler(handlers: Handler[], index: ModuleIndex, file: FileFacts, cl
 
 function finishClassEndpoint(
   index: ModuleIndex, file: FileFacts, cls: ClassFacts, route: string, urlFile: FileFacts, line: number, settings: ProjectSettings,
-  options: RouteOptions, handlers: Handler[],
+  options: BasicAuthOptions, handlers: Handler[],
 ): Endpoint {
   const drf = isDrfView(index, file, cls);
   const authAttr = classAttr(index, file, cls, "authentication_classes");
@@ -218,14 +187,6 @@ function finishClassEndpoint(
   return endpoint;
 }
 
-/**
- * A class name as written in `file` (`IsOwner`, `perms.IsOwner`) or as a dotted settings string
- * (`app.permissions.IsOwner`, whose head is not an import of the file).
- */
-function resolveClassName(index: ModuleIndex, file: FileFacts, name: string): Symbol {
-  return name.includes(".") && !file.imports[name.split(".")[0]!] ? index.resolveQualified(name) : index.resolve(file, name);
-}
-
 /** Names written in the view's module (or dotted settings strings) resolved to scanned classes. */
 function resolveClasses(index: ModuleIndex, file: FileFacts, names: string[]): { file: string; name: string }[] {
   const out: { file: string; name: string }[] = [];
@@ -239,13 +200,6 @@ function resolveClasses(index: ModuleIndex, file: FileFacts, names: string[]): {
   return out;
 }
 
-interface AuthClass {
-  name: string;
-  /** The file whose imports resolve the name (the view's, or none for settings strings). */
-  file: FileFacts | null;
-  source: string;
-}
-
 function settingsAuthentication(settings: ProjectSettings): AuthClass[] {
   const configured = settings.modules.filter((m) => m.drfAuthentication !== null);
   if (configured.length === 0) {
@@ -257,49 +211,6 @@ function settingsAuthentication(settings: ProjectSettings): AuthClass[] {
 function settingsPermissions(settings: ProjectSettings): string[] {
   const configured = settings.modules.flatMap((m) => m.drfPermissions ?? []);
   return configured.length > 0 ? [...new Set(configured)] : ["rest_framework.permissions.AllowAny"];
-}
-
-/** Decides Basic Auth reachability and records every reason, most specific first. */
-function decideBasicAuth(
-  endpoint: Endpoint, index: ModuleIndex, viewFile: FileFacts, authentication: AuthClass[], settings: ProjectSettings, options: RouteOptions,
-  view: { decorators: string[]; decodes: boolean },
-): void {
-  const extra = new Set(options.basicAuthNames ?? []);
-  for (const auth of authentication) {
-    const why = basicAuthClass(index, auth.file ?? viewFile, auth.name, extra);
-    if (why) endpoint.basicAuthReasons.push(`${auth.source} includes ${auth.name}${why === "name" ? "" : ` (${why})`}`);
-  }
-  for (const decorator of view.decorators) {
-    const name = decorator.split("(")[0]!;
-    if (KNOWN_BASIC_DECORATOR.test(name) || extra.has(name)) endpoint.basicAuthReasons.push(`decorator @${name} authenticates with HTTP Basic credentials`);
-  }
-  if (view.decodes) endpoint.basicAuthReasons.push("the view decodes the Authorization: Basic header itself");
-  for (const module of settings.modules) {
-    for (const middleware of module.middleware ?? []) {
-      const symbol = index.resolveQualified(middleware);
-      const decodes = symbol.kind === "class" ? symbol.cls.decodesBasicAuth : symbol.kind === "function" ? symbol.fn.decodesBasicAuth : false;
-      if (decodes || extra.has(middleware) || /basic_?auth/i.test(middleware)) {
-        endpoint.basicAuthReasons.push(`middleware ${middleware} (${module.path}) ${decodes ? "decodes HTTP_AUTHORIZATION Basic credentials" : "authenticates with HTTP Basic credentials"} for every view`);
-      }
-    }
-  }
-  endpoint.basicAuthReasons = [...new Set(endpoint.basicAuthReasons)];
-  endpoint.basicAuth = endpoint.basicAuthReasons.length > 0;
-}
-
-/** Why an authentication class accepts Basic credentials, or null. */
-function basicAuthClass(index: ModuleIndex, file: FileFacts, name: string, extra: ReadonlySet<string>): string | null {
-  if (extra.has(name)) return "configured as a Basic Auth class";
-  const symbol = resolveClassName(index, file, name);
-  if (symbol.kind === "class") {
-    const names = ancestorNames(index, symbol.file, symbol.cls);
-    if (names.includes("BasicAuthentication") && symbol.cls.name !== "BasicAuthentication") return `a subclass of BasicAuthentication`;
-    if (names.includes("BasicAuthentication")) return "name";
-    if (symbol.cls.decodesBasicAuth) return "its authenticate() decodes the Authorization: Basic header";
-    return null;
-  }
-  const qualified = symbol.kind === "external" ? symbol.qualified : name;
-  return /(^|\.)BasicAuthentication$/.test(qualified) || /basic_?auth/i.test(qualified.split(".").pop() ?? "") ? "name" : null;
 }
 
 function quotedUpper(text: string): string[] {

@@ -4,8 +4,9 @@
  * edited elsewhere) and count identical findings, so one old entry never hides a new twin.
  */
 import { readFileSync } from "node:fs";
-import { type Finding, identityKey } from "../rules/analyse.js";
-import { UsageError } from "../scan.js";
+import { UsageError } from "../core/errors.js";
+import type { Finding } from "../core/finding.js";
+import { identityKey } from "../core/fingerprint.js";
 import { TOOL_NAME } from "../version.js";
 
 export interface BaselineEntry {

@@ -1,5 +1,5 @@
 /** `stalecheck endpoints`: one row per route with its authentication and Basic Auth reach. */
-import type { Endpoint } from "../project/routes.js";
+import type { Endpoint } from "../core/endpoint.js";
 import type { ScanResult } from "../scan.js";
 
 interface EndpointRow {

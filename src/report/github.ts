@@ -3,8 +3,8 @@
  * shown on the pull request's diff. Errors of the scan become warnings on their files.
  */
 import { isAbsolute, join, relative, sep } from "node:path";
-import type { Finding } from "../rules/analyse.js";
-import type { Severity } from "../rules/types.js";
+import type { Finding } from "../core/finding.js";
+import type { Severity } from "../core/severity.js";
 import type { ScanResult } from "../scan.js";
 
 export interface GithubOptions {

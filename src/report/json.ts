@@ -1,4 +1,4 @@
-import type { Finding } from "../rules/analyse.js";
+import type { Finding } from "../core/finding.js";
 import type { ScanResult } from "../scan.js";
 
 /** The JSON contract of DESIGN.md §4, with a fixed key order. See schema/stalecheck-output.schema.json. */

@@ -1,5 +1,5 @@
 /** Where the project and its rule documentation live on the web, from package.json `homepage`. */
-import type { RuleMeta } from "../rules/types.js";
+import type { RuleMeta } from "../analysis/rule.js";
 import { TOOL_HOMEPAGE, TOOL_VERSION } from "../version.js";
 import { ruleDocFileName } from "./ruleDocs.js";
 

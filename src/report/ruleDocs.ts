@@ -1,4 +1,4 @@
-import type { RuleMeta } from "../rules/types.js";
+import type { RuleMeta } from "../analysis/rule.js";
 
 /** A rule's documentation as Markdown, the text of docs/rules/<code>-<name>.md and of `stalecheck explain`. */
 export function ruleDocMarkdown(meta: RuleMeta): string {

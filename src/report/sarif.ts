@@ -5,9 +5,10 @@
  */
 import { isAbsolute, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Finding } from "../rules/analyse.js";
+import type { RuleMeta } from "../analysis/rule.js";
+import type { Finding } from "../core/finding.js";
+import type { Severity } from "../core/severity.js";
 import { RULES } from "../rules/registry.js";
-import type { RuleMeta, Severity } from "../rules/types.js";
 import type { ScanResult } from "../scan.js";
 import { HOMEPAGE, ruleDocUrl } from "./links.js";
 import { ruleDocMarkdown } from "./ruleDocs.js";

@@ -1,6 +1,6 @@
-import type { Finding } from "../rules/analyse.js";
+import type { Finding } from "../core/finding.js";
+import { SEVERITIES } from "../core/severity.js";
 import type { ScanResult } from "../scan.js";
-import { SEVERITIES } from "../rules/types.js";
 
 export interface TextOptions {
   color: boolean;

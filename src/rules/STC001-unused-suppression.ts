@@ -1,9 +1,9 @@
-import type { Rule } from "./types.js";
+import type { Rule } from "../analysis/rule.js";
 
 /**
  * Unused suppressions. Its findings need every other rule's findings for the file, so they
- * are produced by `applySuppressions()` (suppressions.ts) after the per-function rules ran;
- * the per-function check has nothing to add.
+ * are produced by the engine's `applySuppressions()` (analysis/suppressions.ts) after the
+ * other rules ran: this rule has metadata and no hook.
  */
 export const STC001: Rule = {
   meta: {
@@ -42,8 +42,5 @@ export const STC001: Rule = {
         { title: "Ruff: error suppression", url: "https://docs.astral.sh/ruff/linter/#error-suppression" },
       ],
     },
-  },
-  check() {
-    return [];
   },
 };

@@ -1,11 +1,11 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { atomicContaining, checkPosition, inScopes, locksIn, useKindOf } from "../analysis/scopes.js";
+import { describeWindow, isAdjacent } from "../analysis/window.js";
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
-import { AUTHZ_MODEL } from "../extract/vocabulary.js";
-import { type Project, isAuthzModel } from "../project/buildProject.js";
-import {
-  type FunctionModel, atomicContaining, checkPosition, describeWindow, inScopes, isAdjacent, locksIn, useKindOf,
-} from "./functionModel.js";
-import type { Rule, RuleHit } from "./types.js";
+import type { Project } from "../project/buildProject.js";
+import { locksAuthzRows } from "../project/models.js";
 
 const KIND_WORDS: Record<string, string> = {
   perm: "permission check",
@@ -72,7 +72,7 @@ export const STC101: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model, { project }) {
     const hits: RuleHit[] = [];
     const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && AUTHZ_CHECK_KINDS.has(e.kind) && e.scopes.length > 0);
     if (checks.length === 0) return hits;
@@ -110,9 +110,7 @@ function isProtected(model: FunctionModel, project: Project, check: CheckEvent, 
   if ((check.onDefs ?? []).some((id) => model.defs[id]?.query?.locked)) {
     return true;
   }
-  return locksIn(model, region, at).some(
-    (lock) => lock.query.filterRefsUser || isAuthzModel(project, lock.query.model) || AUTHZ_MODEL.test(lock.query.source),
-  );
+  return locksIn(model, region, at).some((lock) => locksAuthzRows(project.models, lock.query));
 }
 
 function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { type: "write" | "disclose" }): RuleHit {

@@ -1,6 +1,6 @@
-import { defName, describeWindow, isAdjacent, useKindOf } from "./functionModel.js";
-import { stateWrites } from "./stateWrites.js";
-import type { Rule, RuleHit } from "./types.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { defName, useKindOf } from "../analysis/scopes.js";
+import { describeWindow, isAdjacent } from "../analysis/window.js";
 
 export const STC102: Rule = {
   meta: {
@@ -48,9 +48,9 @@ export const STC102: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model) {
     const hits: RuleHit[] = [];
-    for (const pair of stateWrites(model, project)) {
+    for (const pair of model.stateWrites) {
       if (pair.verdict.kind !== "unlocked") continue;
       const { check, write } = pair;
       const name = defName(model, pair.subject);

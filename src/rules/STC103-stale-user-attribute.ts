@@ -1,7 +1,10 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { checkPosition, inScopes, useKindOf } from "../analysis/scopes.js";
+import { describeWindow, slowWork } from "../analysis/window.js";
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
-import { type Project, isAuthzModel } from "../project/buildProject.js";
-import { type FunctionModel, checkPosition, describeWindow, inScopes, slowWork, useKindOf } from "./functionModel.js";
-import type { Rule, RuleHit } from "./types.js";
+import type { Project } from "../project/buildProject.js";
+import { isAuthzModel } from "../project/models.js";
 
 export const STC103: Rule = {
   meta: {
@@ -57,7 +60,7 @@ export const STC103: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model, { project }) {
     const hits: RuleHit[] = [];
     const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && (e.kind === "staff" || e.kind === "user-attr") && e.scopes.length > 0);
     if (checks.length === 0) return hits;
@@ -81,7 +84,7 @@ function revalidated(model: FunctionModel, project: Project, from: number, to: n
     (e) =>
       e.pos > from && e.pos < to &&
       ((e.type === "refresh" && (e.def === -1 || model.defs[e.def]?.origin === "request-user") && !e.permCache) ||
-        ((e.type === "fetch" || (e.type === "check" && e.query !== undefined)) && e.query!.filterRefsUser && isAuthzModel(project, e.query!.model))),
+        ((e.type === "fetch" || (e.type === "check" && e.query !== undefined)) && e.query!.filterRefsUser && isAuthzModel(project.models, e.query!.model))),
   );
 }
 

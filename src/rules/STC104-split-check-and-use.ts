@@ -1,10 +1,12 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { AnalysisContext, Rule, RuleHit } from "../analysis/rule.js";
+import { inScopes, useKindOf } from "../analysis/scopes.js";
+import { checkedStateMutable } from "../analysis/stateWrites.js";
 import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, WriteEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
-import { type Project, resolveCallee } from "../project/buildProject.js";
+import type { Project } from "../project/buildProject.js";
 import { classOf, findMethod } from "../project/classes.js";
-import { type FunctionModel, buildFunctionModels, inScopes, methodOfClass, useKindOf } from "./functionModel.js";
-import { checkedStateMutable } from "./stateWrites.js";
-import type { Rule, RuleHit } from "./types.js";
+import { methodOfClass } from "../project/permissions.js";
 
 const TASK_DECORATOR = /(^|\.)(shared_task|task)(\(|$)/;
 const HANDLERS = /\.(get|post|put|patch|delete)$/;
@@ -70,8 +72,13 @@ export const STC104: Rule = {
       ],
     },
   },
-  check(model, project) {
-    return [...sessionFlags(model, project), ...deferredTasks(model, project), ...setupChecks(model, project)];
+  // Project-wide: a session flag is set in one function and trusted in another, a task is
+  // queued in one and runs in another. Both indexes are built once per scan.
+  checkProject(context) {
+    const trusted = trustedSessionKeys(context);
+    const enqueues = checkedEnqueues(context.project);
+    return context.models.flatMap((model) =>
+      [...sessionFlags(model, trusted), ...deferredTasks(model, enqueues), ...setupChecks(model, context.project)].map((hit) => ({ model, hit })));
   },
 };
 
@@ -94,21 +101,17 @@ function checkRef(file: FileFacts, model: FunctionModel, check: { site: CheckEve
 
 type TrustedKeys = Map<string, { file: FileFacts; fn: FunctionFacts; store: StoreEvent }>;
 
-const trustedKeysCache = new WeakMap<Project, { checkHelpers: ReadonlySet<string>; keys: TrustedKeys }>();
-
 /**
  * Session keys written after, under, or from an authorization or state check; the checks include
  * the configuration's `check-helpers`, as in the models the rules run on.
  */
-function trustedSessionKeys(project: Project, checkHelpers: ReadonlySet<string>): TrustedKeys {
-  const known = trustedKeysCache.get(project);
-  if (known?.checkHelpers === checkHelpers) return known.keys;
+function trustedSessionKeys(context: AnalysisContext): TrustedKeys {
   const out: TrustedKeys = new Map();
-  for (const file of project.files) {
-    // Session stores come only from a function's own code (helper summaries carry none), so the
-    // models, which analyse() builds again for every request file, are built here only where needed.
+  for (const file of context.project.files) {
+    // Session stores come only from a function's own code (helper summaries carry none), so
+    // models are asked for only where there are some.
     if (!file.functions.some((fn) => fn.events.some((e) => e.type === "store" && e.target === "session"))) continue;
-    for (const model of buildFunctionModels(file, project, checkHelpers)) {
+    for (const model of context.modelsOf(file)) {
       for (const event of model.events) {
         if (event.type !== "store" || event.target !== "session" || event.key === undefined || out.has(event.key)) continue;
         const fromCheck = event.valueCheck !== null && RECHECK_KINDS.has(event.valueCheck);
@@ -116,14 +119,12 @@ function trustedSessionKeys(project: Project, checkHelpers: ReadonlySet<string>)
       }
     }
   }
-  trustedKeysCache.set(project, { checkHelpers, keys: out });
   return out;
 }
 
-function sessionFlags(model: FunctionModel, project: Project): RuleHit[] {
+function sessionFlags(model: FunctionModel, trusted: TrustedKeys): RuleHit[] {
   const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && e.kind === "session" && e.key !== undefined && e.scopes.length > 0);
   if (checks.length === 0) return [];
-  const trusted = trustedSessionKeys(project, model.checkHelpers);
   const hits: RuleHit[] = [];
   for (const use of uses(model)) {
     const check = [...checks].reverse().find((c) => c.pos < use.pos && inScopes(c.scopes, use.pos) && trusted.has(c.key!));
@@ -145,9 +146,9 @@ function sessionFlags(model: FunctionModel, project: Project): RuleHit[] {
 
 // ---- (b) deferred tasks ---------------------------------------------------------------------
 
-function deferredTasks(model: FunctionModel, project: Project): RuleHit[] {
+function deferredTasks(model: FunctionModel, enqueues: Map<FunctionFacts, CheckedEnqueue>): RuleHit[] {
   if (!model.fn.decorators.some((d) => TASK_DECORATOR.test(d))) return [];
-  const origin = checkedEnqueue(model, project);
+  const origin = enqueues.get(model.fn);
   if (!origin) return [];
   const hits: RuleHit[] = [];
   for (const use of uses(model)) {
@@ -168,36 +169,29 @@ function deferredTasks(model: FunctionModel, project: Project): RuleHit[] {
 
 type CheckedEnqueue = { file: FileFacts; fn: FunctionFacts; check: CheckEvent };
 
-const checkedEnqueues = new WeakMap<Project, Map<FunctionFacts, CheckedEnqueue>>();
-
-/** The first place in the project that enqueues this task after a check. */
-function checkedEnqueue(model: FunctionModel, project: Project): CheckedEnqueue | null {
-  let index = checkedEnqueues.get(project);
-  if (!index) {
-    // Built once per project: asked per task, a walk over every event would be O(tasks × project).
-    index = new Map();
-    for (const file of project.files) {
-      for (const fn of file.functions) {
-        for (const event of fn.events) {
-          if (event.type !== "write" || event.op !== "enqueue" || !event.task) continue;
-          const target = resolveCallee(project, file, fn, event.task);
-          if (!target || index.has(target.fn)) continue;
-          const check = [...fn.events].reverse().find(
-            (e): e is CheckEvent => e.type === "check" && RECHECK_KINDS.has(e.kind) && e.pos < event.pos && inScopes(e.scopes, event.pos),
-          );
-          if (check) index.set(target.fn, { file, fn, check });
-        }
+/** For each task, the first place in the project that enqueues it after a check. */
+function checkedEnqueues(project: Project): Map<FunctionFacts, CheckedEnqueue> {
+  const index = new Map<FunctionFacts, CheckedEnqueue>();
+  for (const file of project.files) {
+    for (const fn of file.functions) {
+      for (const event of fn.events) {
+        if (event.type !== "write" || event.op !== "enqueue" || !event.task) continue;
+        const target = project.calls.calleeOf(file, fn, event.task);
+        if (!target || index.has(target.fn)) continue;
+        const check = [...fn.events].reverse().find(
+          (e): e is CheckEvent => e.type === "check" && RECHECK_KINDS.has(e.kind) && e.pos < event.pos && inScopes(e.scopes, event.pos),
+        );
+        if (check) index.set(target.fn, { file, fn, check });
       }
     }
-    checkedEnqueues.set(project, index);
   }
-  return index.get(model.fn) ?? null;
+  return index;
 }
 
 // ---- (c) dispatch()/initial() and (d) DRF object permissions --------------------------------
 
 function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
-  const cls = classOf(model.file, model.fn);
+  const cls = classOf(project.index, model.file, model.fn);
   if (!cls) return [];
   const short = model.fn.name.slice(cls.name.length + 1);
   const isHandler = HANDLERS.test(model.fn.name) || model.fn.decorators.some((d) => /(^|\.)action\b/.test(d));
@@ -238,9 +232,9 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
 /** State checks on `obj` in has_object_permission() of the view's permission classes. */
 function objectPermissionChecks(model: FunctionModel, project: Project, className: string): { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] {
   const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
-  const endpoint = project.endpoints.find((e) => e.viewClass?.file === model.file.path && e.viewClass.name === className);
+  const endpoint = project.reach.ofViewClass(model.file.path, className)[0];
   for (const ref of endpoint?.permissionClasses ?? []) {
-    const found = methodOfClass(project, ref, "has_object_permission");
+    const found = methodOfClass(project.index, ref, "has_object_permission");
     if (!found) continue;
     for (const e of found.fn.events) {
       if (e.type === "check" && e.kind === "state" && checkedStateMutable(project, found.fn.defs, e)) out.push({ file: found.file, fn: found.fn, check: e });

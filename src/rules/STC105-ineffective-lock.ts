@@ -1,8 +1,9 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { atomicContaining, defName, useKindOf } from "../analysis/scopes.js";
 import type { FetchEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
-import { type FunctionModel, atomicByRequest, atomicContaining, callInTransaction, defName, inAtomicRegion, useKindOf } from "./functionModel.js";
-import { stateWrites } from "./stateWrites.js";
-import type { Rule, RuleHit } from "./types.js";
+import { atomicByRequest, callInTransaction, inAtomicRegion } from "../project/transactions.js";
 
 export const STC105: Rule = {
   meta: {
@@ -63,7 +64,7 @@ export const STC105: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model, { project }) {
     const hits: RuleHit[] = [];
     for (const fetch of model.events) {
       // A helper's lock is reported in the helper itself.
@@ -71,7 +72,7 @@ export const STC105: Rule = {
       const hit = misplacedLock(model, project, fetch);
       if (hit) hits.push(hit);
     }
-    for (const pair of stateWrites(model, project)) {
+    for (const pair of model.stateWrites) {
       const { check, write, verdict } = pair;
       const name = defName(model, pair.subject);
       if (verdict.kind === "wrong-row") {
@@ -108,7 +109,7 @@ function misplacedLock(model: FunctionModel, project: Project, fetch: FetchEvent
   const built = model.atomic.find((r) => fetch.builtPos >= r.span[0] && fetch.builtPos < r.span[1]);
   const evaluatedIn = atomicContaining(model, fetch.pos);
   // A helper whose every caller holds a transaction takes its lock inside that transaction.
-  const calledInTransaction = model.callers.length > 0 && model.callers.every((c) => callInTransaction(project, c));
+  const calledInTransaction = model.callers.length > 0 && model.callers.every((c) => callInTransaction(project.settings, c));
   if (built && !evaluatedIn) {
     return {
       severity: "medium", confidence: "high", check: null, use, transaction: built.site,
@@ -118,7 +119,7 @@ function misplacedLock(model: FunctionModel, project: Project, fetch: FetchEvent
   }
   if (!evaluatedIn && !calledInTransaction) {
     const viaCaller = !model.fn.viewLike ? model.callers.find((c) => c.caller.viewLike && !inAtomicRegion(c)) : undefined;
-    if (model.fn.viewLike || (viaCaller && !atomicByRequest(project, viaCaller.caller))) {
+    if (model.fn.viewLike || (viaCaller && !atomicByRequest(project.settings, viaCaller.caller))) {
       return {
         severity: "medium", confidence: viaCaller ? "medium" : "high", check: null, use,
         message:

@@ -1,8 +1,9 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { decoratorSite } from "../analysis/scopes.js";
 import type { CheckEvent, StoreEvent, WriteEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
-import { type Project, resolveCallee, summaryOf } from "../project/buildProject.js";
-import { type FunctionModel, decoratorSite } from "./functionModel.js";
-import type { Rule, RuleHit } from "./types.js";
+import { type Project, summaryOf } from "../project/buildProject.js";
 
 const PERMISSION_RELATIONS = /\.(groups|user_permissions|user_set|permissions)$/;
 const CACHED_PERMISSION_READS = /^(a?has_perms?|a?get_all_permissions|a?get_group_permissions|a?get_user_permissions|has_module_perms)$/;
@@ -56,7 +57,7 @@ export const STC106: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model, { project }) {
     return [...staleAfterChange(model), ...cachedDecisions(model, project)];
   },
 };
@@ -109,7 +110,7 @@ function cachedDecisions(model: FunctionModel, project: Project): RuleHit[] {
   const isCheck = (store: StoreEvent): boolean => {
     if (store.valueCheck && AUTHZ_CHECK_KINDS.has(store.valueCheck)) return true;
     if (!store.valueCallee) return false;
-    const target = resolveCallee(project, model.file, model.fn, store.valueCallee);
+    const target = project.calls.calleeOf(model.file, model.fn, store.valueCallee);
     return target !== null && Boolean(summaryOf(project, target.file, target.fn)?.returnsCheck);
   };
   for (const event of model.events) {

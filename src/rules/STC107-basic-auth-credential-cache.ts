@@ -1,8 +1,9 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { decoratorSite } from "../analysis/scopes.js";
 import type { SourceSite } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
 import { ancestorNames, classOf } from "../project/classes.js";
-import { type FunctionModel, decoratorSite } from "./functionModel.js";
-import type { Rule, RuleHit } from "./types.js";
 
 const PROCESS_CACHE_DECORATOR = /^(functools\.)?(lru_cache|cache)(\(|$)/;
 
@@ -68,7 +69,7 @@ export const STC107: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model, { project }) {
     const scope = basicAuthScope(model, project);
     if (!scope) return [];
     const hits: RuleHit[] = [];
@@ -111,7 +112,7 @@ function cacheHit(site: SourceSite, where: string, owner: string): RuleHit {
 
 /** The Basic Auth code this function belongs to: its class or itself; null when it is not Basic Auth code. */
 function basicAuthScope(model: FunctionModel, project: Project): { name: string; isActive: boolean; basicSubclass: boolean } | null {
-  const cls = classOf(model.file, model.fn);
+  const cls = classOf(project.index, model.file, model.fn);
   if (cls) {
     const basicSubclass = ancestorNames(project.index, model.file, cls).slice(1).includes("BasicAuthentication");
     if (!cls.decodesBasicAuth && !basicSubclass) return null;

@@ -1,7 +1,10 @@
+import type { FunctionModel } from "../analysis/model.js";
+import type { Rule, RuleHit } from "../analysis/rule.js";
+import { atomicContaining, inScopes, locksIn } from "../analysis/scopes.js";
+import { describeWindow } from "../analysis/window.js";
 import type { CheckEvent, WriteEvent } from "../extract/facts.js";
-import { type Project, isExternalModel, uniqueCovers } from "../project/buildProject.js";
-import { type FunctionModel, atomicContaining, describeWindow, inScopes, locksIn } from "./functionModel.js";
-import type { Rule, RuleHit } from "./types.js";
+import type { Project } from "../project/buildProject.js";
+import { isExternalModel, uniqueCovers } from "../project/models.js";
 
 export const STC108: Rule = {
   meta: {
@@ -55,7 +58,7 @@ export const STC108: Rule = {
       ],
     },
   },
-  check(model, project) {
+  checkFunction(model, { project }) {
     const hits: RuleHit[] = [];
     const guards = model.events.filter((e): e is CheckEvent => e.type === "check" && e.kind === "exists" && e.query !== undefined && e.scopes.length > 0);
     for (const write of model.events) {
@@ -70,15 +73,15 @@ export const STC108: Rule = {
       if (write.op !== "create" && write.op !== "bulk") continue;
       const guarding = guards.filter((g) => g.pos < write.pos && inScopes(g.scopes, write.pos) && sameTarget(g, write) &&
         // A third-party model's constraints are not in the tree: say nothing rather than guess.
-        !(g.query!.model !== null && isExternalModel(project, model.file, g.query!.model)));
+        !(g.query!.model !== null && isExternalModel(project.models, model.file, g.query!.model)));
       if (guarding.length === 0) continue;
-      if (guarding.some((g) => uniqueCovers(project, g.query!.model, g.query!.filterFields) || lockedBefore(model, g.pos, write.pos))) continue;
+      if (guarding.some((g) => uniqueCovers(project.models, g.query!.model, g.query!.filterFields) || lockedBefore(model, g.pos, write.pos))) continue;
       // create(pk=…): the row's identity is fixed, so a concurrent duplicate fails with IntegrityError.
       if (write.lookupFields.includes("pk") || write.lookupFields.includes("id")) continue;
       const guard = guarding[guarding.length - 1]!;
       const target = guard.query!.model ?? guard.query!.source;
       const fields = guard.query!.filterFields;
-      const known = guard.query!.model !== null && project.models.has(guard.query!.model);
+      const known = guard.query!.model !== null && project.models.byName.has(guard.query!.model);
       hits.push({
         severity: "medium",
         confidence: known || guard.query!.model === null ? "high" : "medium",
@@ -110,24 +113,12 @@ function lockedBefore(model: FunctionModel, guardPos: number, writePos: number):
   return region !== null && locksIn(model, region, guardPos).length > 0;
 }
 
-const definedModelsCache = new WeakMap<Project, ReadonlySet<string>>();
-
-/** Names of the models the scanned tree defines (not Django's built-in ones), once per project. */
-function definedModels(project: Project): ReadonlySet<string> {
-  let names = definedModelsCache.get(project);
-  if (!names) {
-    names = new Set(project.files.flatMap((f) => f.models.map((m) => m.name)));
-    definedModelsCache.set(project, names);
-  }
-  return names;
-}
-
 /** get_or_create() on lookup fields no unique constraint covers, for a model the tree defines. */
 function unsafeGetOrCreate(model: FunctionModel, project: Project, write: WriteEvent): RuleHit | null {
   const modelName = write.query!.model;
-  if (!modelName || !definedModels(project).has(modelName)) return null;
+  if (!modelName || !project.models.definedModels.has(modelName)) return null;
   const lookup = [...new Set([...write.query!.filterFields, ...write.lookupFields])];
-  if (lookup.length === 0 || uniqueCovers(project, modelName, lookup)) return null;
+  if (lookup.length === 0 || uniqueCovers(project.models, modelName, lookup)) return null;
   if (lockedBefore(model, write.pos, write.pos)) return null;
   return {
     severity: "medium",

@@ -7,7 +7,7 @@ import { STC105 } from "./STC105-ineffective-lock.js";
 import { STC106 } from "./STC106-stale-permission-cache.js";
 import { STC107 } from "./STC107-basic-auth-credential-cache.js";
 import { STC108 } from "./STC108-check-then-create.js";
-import type { Rule } from "./types.js";
+import type { Rule } from "../analysis/rule.js";
 
 /** Every rule, in code order. */
 export const RULES: readonly Rule[] = [STC001, STC101, STC102, STC103, STC104, STC105, STC106, STC107, STC108];

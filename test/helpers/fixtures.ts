@@ -2,8 +2,9 @@
 import { readFileSync } from "node:fs";
 import { extractFileFacts } from "../../src/extract/extractFileFacts.js";
 import { buildProject } from "../../src/project/buildProject.js";
-import { analyse, type Finding } from "../../src/rules/analyse.js";
-import { RULES } from "../../src/rules/registry.js";
+import { analyse } from "../../src/analysis/engine.js";
+import type { Finding } from "../../src/core/finding.js";
+import { RULES, findRule } from "../../src/rules/registry.js";
 
 const MARKER = /#\s*expect:\s*([A-Z]+\d+(?:\s*,\s*[A-Z]+\d+)*)\s*$/;
 
@@ -21,7 +22,7 @@ export function expectedMarkers(source: string): Set<string> {
 export async function scanSources(sources: Record<string, string>): Promise<Finding[]> {
   const facts = [];
   for (const [path, source] of Object.entries(sources)) facts.push(await extractFileFacts(path, source));
-  return analyse(buildProject(facts), { rules: RULES, includeNonRequest: false });
+  return analyse(buildProject(facts), { rules: RULES, findRule, includeNonRequest: false });
 }
 
 /** Missing and unexpected `line:RULE` keys for one file scanned alone; empty when they agree. */

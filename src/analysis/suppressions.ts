@@ -8,13 +8,15 @@
  * A bare `# noqa` is not a stalecheck suppression: it is written for other linters and would
  * silence every race on the line. Suppressions that suppress nothing become STC001 findings.
  */
+import type { DraftFinding as Draft } from "../core/finding.js";
 import type { Directive, FileFacts } from "../extract/facts.js";
-import type { Finding } from "./analyse.js";
-import { findRule } from "./registry.js";
-import { STC001 } from "./STC001-unused-suppression.js";
-import type { Rule } from "./types.js";
+import type { Rule, RuleMeta } from "./rule.js";
 
-type Draft = Omit<Finding, "fingerprint">;
+/** The rule that reports suppressions that suppress nothing. */
+export const UNUSED_SUPPRESSION_CODE = "STC001";
+
+/** Finds a rule by code (`STC101`) or name (`missing-row-lock`), case-insensitively. */
+export type RuleLookup = (codeOrName: string) => Rule | undefined;
 
 export type SuppressionKind = "noqa" | "ignore" | "ignore-file";
 
@@ -41,7 +43,7 @@ const NOQA = /\bnoqa\b[ \t]*(:?)([^#]*)/gi;
 const STALECHECK = /\bstalecheck[ \t]*:([^#]*)/gi;
 const STALECHECK_BODY = /^(ignore-file|ignore)[ \t]*\[([^\]]*)\]/i;
 
-export function parseDirective(directive: Directive): ParsedDirective {
+export function parseDirective(directive: Directive, findRule: RuleLookup): ParsedDirective {
   const suppressions: Suppression[] = [];
   const problems: string[] = [];
   const line = directive.line;
@@ -91,10 +93,10 @@ export function covers(suppression: Suppression, file: string, finding: Pick<Dra
 /**
  * Drops the findings that suppressions in the analysed files cover and, when STC001 is among
  * the rules that ran, adds an STC001 finding for each suppression that covered nothing. A
- * suppression of a rule that did not run is not judged.
+ * suppression of a rule that did not run is not judged. `findRule` knows every rule, run or not.
  */
-export function applySuppressions(files: readonly FileFacts[], findings: readonly Draft[], ran: readonly Rule[]): Draft[] {
-  const parsed = new Map(files.map((file) => [file.path, file.directives.map(parseDirective)]));
+export function applySuppressions(files: readonly FileFacts[], findings: readonly Draft[], ran: readonly Rule[], findRule: RuleLookup): Draft[] {
+  const parsed = new Map(files.map((file) => [file.path, file.directives.map((d) => parseDirective(d, findRule))]));
   const inFile = (path: string) => (parsed.get(path) ?? []).flatMap((p) => p.suppressions);
   const coveredBy = (finding: Draft): Suppression[] => {
     const paths = [...new Set([finding.file, checkFileOf(finding)])];
@@ -106,23 +108,24 @@ export function applySuppressions(files: readonly FileFacts[], findings: readonl
     for (const s of by) used.add(s);
     return by.length === 0;
   });
-  if (!ran.includes(STC001)) return kept;
+  const unusedRule = ran.find((r) => r.meta.code === UNUSED_SUPPRESSION_CODE);
+  if (!unusedRule) return kept;
   const ranCodes = new Set(ran.map((r) => r.meta.code));
   const unused: Draft[] = [];
   for (const file of files) {
     for (const { directive, suppressions, problems } of parsed.get(file.path)!) {
       for (const problem of problems) {
-        unused.push(unusedFinding(file, directive, `${problem}, so it suppresses nothing.`,
+        unused.push(unusedFinding(unusedRule.meta, file, directive, `${problem}, so it suppresses nothing.`,
           "Write `# stalecheck: ignore[STC101] -- reason` (this line and the next), `# stalecheck: ignore-file[STC101]` (the whole file) or `# noqa: STC101` (this line); `stalecheck rules` lists the codes."));
       }
       for (const s of suppressions) {
         if (s.code === null) {
-          unused.push(unusedFinding(file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
+          unused.push(unusedFinding(unusedRule.meta, file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
             `Use a code or name that \`stalecheck rules\` lists, or remove \`${s.written}\` from the comment.`));
-        } else if (s.code !== STC001.meta.code && ranCodes.has(s.code) && !used.has(s)) {
+        } else if (s.code !== UNUSED_SUPPRESSION_CODE && ranCodes.has(s.code) && !used.has(s)) {
           const rule = findRule(s.code)!;
           const where = s.kind === "ignore-file" ? "in this file" : s.kind === "ignore" ? `on line ${s.line} or ${s.line + 1}` : `on line ${s.line}`;
-          unused.push(unusedFinding(file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
+          unused.push(unusedFinding(unusedRule.meta, file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
             `Remove \`${s.written}\` from the comment, or the whole comment if it names nothing else; if the finding moved, move the suppression with it.`));
         }
       }
@@ -132,12 +135,12 @@ export function applySuppressions(files: readonly FileFacts[], findings: readonl
   return [...kept, ...unused.filter((f) => coveredBy(f).length === 0)];
 }
 
-function unusedFinding(file: FileFacts, directive: Directive, message: string, remediation: string): Draft {
+function unusedFinding(meta: RuleMeta, file: FileFacts, directive: Directive, message: string, remediation: string): Draft {
   const text = directive.text.trim();
   return {
-    rule: STC001.meta.code,
-    name: STC001.meta.name,
-    severity: STC001.meta.defaultSeverity,
+    rule: meta.code,
+    name: meta.name,
+    severity: meta.defaultSeverity,
     confidence: "high",
     file: file.path,
     function: enclosingFunction(file, directive.line),

@@ -2,30 +2,13 @@
  * Pairs shared by STC102 and STC105: a fetched object's field is checked, then the object (or a
  * row derived from it) is written. The pair is classified by what, if anything, locks it.
  */
-import type { CheckEvent, FetchEvent, Region, VariableDef, WriteEvent } from "../extract/facts.js";
-import { type Project, isMutable } from "../project/buildProject.js";
-import { type FunctionModel, atomicContaining, inScopes, locksIn } from "./functionModel.js";
+import type { CheckEvent, VariableDef, WriteEvent } from "../extract/facts.js";
+import type { Project } from "../project/buildProject.js";
+import { isMutable } from "../project/models.js";
+import type { ModelCore, StateWrite, StateWriteVerdict } from "./model.js";
+import { atomicContaining, inScopes, locksIn } from "./scopes.js";
 
-export type StateWriteVerdict =
-  /** No lock anywhere near: STC102. */
-  | { kind: "unlocked" }
-  /** A lock is held around check and write, but on other rows: STC105. */
-  | { kind: "wrong-row"; lock: FetchEvent; region: Region }
-  /** The object was locked, but the block ended before the write: STC105. */
-  | { kind: "released"; region: Region };
-
-export interface StateWrite {
-  check: CheckEvent;
-  write: WriteEvent;
-  subject: number;
-  verdict: StateWriteVerdict;
-}
-
-const cache = new WeakMap<FunctionModel, StateWrite[]>();
-
-export function stateWrites(model: FunctionModel, project: Project): StateWrite[] {
-  const known = cache.get(model);
-  if (known) return known;
+export function stateWrites(model: ModelCore, project: Project): StateWrite[] {
   const out: StateWrite[] = [];
   const checks = model.events.filter(
     (e): e is CheckEvent => e.type === "check" && e.kind === "state" && e.subjectDef !== undefined && e.scopes.length > 0,
@@ -43,7 +26,6 @@ export function stateWrites(model: FunctionModel, project: Project): StateWrite[
     const index = verdicts.length - 1;
     out.push({ check: guarding[index]!, write, subject: guarding[index]!.subjectDef!, verdict: verdicts[index]! });
   }
-  cache.set(model, out);
   return out;
 }
 
@@ -58,7 +40,7 @@ function writesSubject(write: WriteEvent, subject: number): boolean {
  */
 export function checkedStateMutable(project: Project, defs: readonly VariableDef[], check: CheckEvent): boolean {
   if (check.field === null || check.field === undefined) return true;
-  return isMutable(project, defs[check.subjectDef ?? -1]?.query?.model ?? null, check.field);
+  return isMutable(project.models, defs[check.subjectDef ?? -1]?.query?.model ?? null, check.field);
 }
 
 /** `filter(pk=…, status="open").update(…)`: the write re-tests the checked field itself. */
@@ -69,7 +51,7 @@ function compareAndSet(write: WriteEvent, check: CheckEvent): boolean {
 }
 
 /** null when the pair is safe. */
-function classify(model: FunctionModel, check: CheckEvent, write: WriteEvent): StateWriteVerdict | null {
+function classify(model: ModelCore, check: CheckEvent, write: WriteEvent): StateWriteVerdict | null {
   const def = model.defs[check.subjectDef!];
   const locked = def?.query?.locked === true || lockedRefresh(model, check);
   const region = atomicContaining(model, check.pos, write.pos);
@@ -87,7 +69,7 @@ function classify(model: FunctionModel, check: CheckEvent, write: WriteEvent): S
 }
 
 /** `obj.refresh_from_db()` under a lock, before the check, re-reads the row locked. */
-function lockedRefresh(model: FunctionModel, check: CheckEvent): boolean {
+function lockedRefresh(model: ModelCore, check: CheckEvent): boolean {
   return model.events.some((e) => {
     if (e.type !== "refresh" || e.def !== check.subjectDef || e.pos > check.pos) return false;
     if (e.locked) return atomicContaining(model, e.pos, check.pos) !== null;

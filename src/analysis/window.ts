@@ -1,0 +1,74 @@
+/**
+ * The window between a check and its use: what runs there (queries, calls, slow work, loops),
+ * whether it is wide enough to matter, and how to say it in a message or a code frame.
+ */
+import type { CheckEvent, FunctionEvent, Region } from "../extract/facts.js";
+import type { ModelCore } from "./model.js";
+import { checkPosition } from "./scopes.js";
+
+/** Events strictly between two positions that widen a race window. */
+export function windowEvents(model: ModelCore, from: number, to: number): FunctionEvent[] {
+  return model.events.filter(
+    (e) => e.pos > from && e.pos < to && (e.type === "fetch" || e.type === "write" || e.type === "call" || e.type === "slow"),
+  );
+}
+
+/**
+ * Slow work between two positions: network or file I/O, sleeps, calls to helpers that do such
+ * work, and loops that query the database.
+ */
+export function slowWork(model: ModelCore, from: number, to: number): boolean {
+  if (model.events.some((e) => e.type === "slow" && e.pos > from && e.pos < to)) return true;
+  return loopsBetween(model, from, to).some((loop) =>
+    model.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= loop.span[0] && e.pos < loop.span[1] && e.pos < to));
+}
+
+export function loopsBetween(model: ModelCore, from: number, to: number): Region[] {
+  return model.fn.regions.filter((r) => r.kind === "loop" && r.span[0] > from && r.span[0] < to);
+}
+
+/**
+ * Two adjacent statements (DESIGN §2 "low"): nothing touches the database, the network or a
+ * loop in between, and the use follows the check's guard directly (`if not ok: return` + use).
+ */
+export function isAdjacent(model: ModelCore, check: CheckEvent, usePos: number, useLine: number): boolean {
+  const from = checkPosition(check);
+  return windowEvents(model, from, usePos).length === 0 && loopsBetween(model, from, usePos).length === 0 && useLine - check.site.endLine <= 2;
+}
+
+/** A short description of what runs between check and use, for messages. */
+export function describeWindow(model: ModelCore, from: number, to: number): string {
+  const tally = tallyWindow(windowEvents(model, from, to));
+  const parts: string[] = [];
+  if (tally.slow.length > 0) parts.push(tally.slow.join(", "));
+  if (tally.queries > 0) parts.push(`${tally.queries} other ${tally.queries === 1 ? "query" : "queries"}`);
+  if (tally.calls > 0) parts.push(`${tally.calls} ${tally.calls === 1 ? "call" : "calls"}`);
+  if (loopsBetween(model, from, to).length > 0) parts.push("a loop");
+  return parts.length > 0 ? parts.join(", ") : "only Python statements, but the read and the write are separate round trips";
+}
+
+/**
+ * What runs on the lines strictly between a check and its use ("requests.post() on line 78,
+ * 2 queries, 1 call, a loop"), for code frames and SARIF thread flows. Null when no line lies
+ * between them.
+ */
+export function windowBetween(model: ModelCore, checkLine: number, useLine: number): string | null {
+  if (useLine - checkLine < 2) return null;
+  const inside = (line: number) => line > checkLine && line < useLine;
+  const { slow, queries, calls } = tallyWindow(model.events.filter((e) => inside(e.site.line)));
+  const loops = model.fn.regions.filter((r) => r.kind === "loop" && inside(r.site.line)).length;
+  const parts = [...slow];
+  if (queries > 0) parts.push(`${queries} ${queries === 1 ? "query" : "queries"}`);
+  if (calls > 0) parts.push(`${calls} ${calls === 1 ? "call" : "calls"}`);
+  if (loops > 0) parts.push(loops === 1 ? "a loop" : `${loops} loops`);
+  return parts.length > 0 ? parts.join(", ") : "no query, call or I/O";
+}
+
+/** The work among some events, tallied for window descriptions: slow work by name, queries, calls. */
+function tallyWindow(events: readonly FunctionEvent[]): { slow: string[]; queries: number; calls: number } {
+  return {
+    slow: events.flatMap((e) => (e.type === "slow" ? [`${e.what}() on line ${e.site.line}`] : [])),
+    queries: events.filter((e) => e.type === "fetch" || e.type === "write").length,
+    calls: events.filter((e) => e.type === "call").length,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Interprocedural summaries: what calling a function amounts to for its caller (it answers an
+ * authorization check, raises on one, writes, leaves a row lock held, does slow work), solved
+ * to a fixpoint over the call graph.
+ */
+import type { CheckKind, FileFacts, FunctionEvent, FunctionFacts, QueryShape, WriteOp } from "../extract/facts.js";
+import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
+import type { CallGraph } from "./callGraph.js";
+
+export interface HelperSummary {
+  /** The helper returns the answer of an authorization check. */
+  returnsCheck: CheckKind | null;
+  /** The helper checks and raises/denies: calling it as a statement guards what follows. */
+  raisesCheck: CheckKind | null;
+  /** The helper writes to the database (directly or through its own helpers). */
+  writes: { op: WriteOp; query: QueryShape | null }[];
+  /** The helper evaluates a locked query (it takes a row lock for its caller's transaction). */
+  lock: QueryShape | null;
+  /** The helper does slow work (network or file I/O, sleeps, loops of queries), directly or through calls. */
+  slow: boolean;
+}
+
+const MAX_FIXPOINT_ROUNDS = 50;
+
+/** Summaries of every function, by file path, then by qualified function name. */
+export function summarise(files: readonly FileFacts[], calls: CallGraph): Map<string, Map<string, HelperSummary>> {
+  interface Node {
+    fn: FunctionFacts;
+    summary: HelperSummary;
+    /** Resolved calls; recursion and unresolved calls simply contribute nothing. */
+    calls: { event: FunctionEvent; target: HelperSummary; self: boolean }[];
+    /** Summaries of the functions whose results this one returns. */
+    returned: HelperSummary[];
+  }
+  const summaries = new Map<string, Map<string, HelperSummary>>();
+  const all: Node[] = [];
+  for (const file of files) {
+    const map = new Map<string, HelperSummary>();
+    for (const fn of file.functions) {
+      const summary = ownSummary(fn);
+      map.set(fn.name, summary);
+      all.push({ fn, summary, calls: [], returned: [] });
+    }
+    summaries.set(file.path, map);
+  }
+  const summaryOf = (file: FileFacts, fn: FunctionFacts) => summaries.get(file.path)!.get(fn.name)!;
+  let at = 0;
+  for (const file of files) {
+    for (const fn of file.functions) {
+      const node = all[at++]!;
+      for (const event of fn.events) {
+        if (event.type !== "call") continue;
+        const target = calls.calleeOf(file, fn, event.callee);
+        if (target) node.calls.push({ event, target: summaryOf(target.file, target.fn), self: target.fn === fn });
+      }
+      for (const c of fn.returnCallees) {
+        const target = calls.calleeOf(file, fn, c);
+        if (target) node.returned.push(summaryOf(target.file, target.fn));
+      }
+    }
+  }
+  for (let round = 0; round < MAX_FIXPOINT_ROUNDS; round++) {
+    let changed = false;
+    for (const { fn, summary, calls: resolved, returned } of all) {
+      for (const other of returned) {
+        if (other.returnsCheck && !summary.returnsCheck) {
+          summary.returnsCheck = other.returnsCheck;
+          changed = true;
+        }
+      }
+      for (const { event, target, self } of resolved) {
+        if (self || event.type !== "call") continue;
+        if (fn.denies && !summary.raisesCheck && event.scopes.length > 0) {
+          const kind = target.returnsCheck ?? target.raisesCheck;
+          if (kind) {
+            summary.raisesCheck = kind;
+            changed = true;
+          }
+        }
+        if (target.writes.length > 0 && summary.writes.length === 0) {
+          summary.writes = [...target.writes];
+          changed = true;
+        }
+        if (target.lock && !summary.lock) {
+          summary.lock = target.lock;
+          changed = true;
+        }
+        if (target.slow && !summary.slow) {
+          summary.slow = true;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  return summaries;
+}
+
+function ownSummary(fn: FunctionFacts): HelperSummary {
+  const authz = fn.events.find((e) => e.type === "check" && AUTHZ_CHECK_KINDS.has(e.kind) && e.guard !== "decorator");
+  const authzKind = authz && authz.type === "check" ? authz.kind : null;
+  // Only a lock the helper leaves held for its caller's transaction: one taken inside the
+  // helper's own atomic block is released when the helper returns.
+  const ownAtomic = fn.regions.filter((r) => r.kind === "atomic");
+  const lock = fn.events.find((e) => e.type === "fetch" && e.query.locked && !ownAtomic.some((r) => e.pos >= r.span[0] && e.pos < r.span[1]));
+  return {
+    returnsCheck: fn.returnsCheck,
+    raisesCheck: fn.denies ? authzKind : null,
+    writes: fn.events.flatMap((e) => (e.type === "write" ? [{ op: e.op, query: e.query }] : [])),
+    lock: lock && lock.type === "fetch" ? lock.query : null,
+    slow: fn.events.some((e) => e.type === "slow") || fn.regions.some((r) => r.kind === "loop" && fn.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= r.span[0] && e.pos < r.span[1])),
+  };
+}
