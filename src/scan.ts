@@ -3,9 +3,12 @@ import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { configGlobMatcher } from "./config/fileFilters.js";
 import { changedFiles } from "./discover/changedFiles.js";
-import { discover, discoverRoot } from "./discover/discover.js";
+import { type DiscoverOptions, discover, discoverRoot, inputPaths } from "./discover/discover.js";
+import { cacheKeyDirectory, loadCacheKey } from "./cache/cacheKey.js";
+import { cachePlacementProblem, cacheRootProblem, prepareCacheRoot } from "./cache/cacheRoot.js";
 import { extractorFingerprint } from "./cache/factsCache.js";
 import { ResultCache } from "./cache/resultCache.js";
+import { describeError } from "./cache/safeFs.js";
 import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
 import { buildProject, type Project } from "./project/buildProject.js";
 import { analyse } from "./analysis/engine.js";
@@ -36,8 +39,25 @@ export interface ScanOptions {
   jobs?: number;
   /** Per-file extraction time budget in milliseconds (default 20 s); a file over it is skipped and reported. */
   fileTimeoutMs?: number;
-  /** Directory of the facts cache; absent or null: no cache. The CLI defaults it to `.stalecheck-cache`. */
+  /**
+   * Directory of the caches (relative to `cwd`); absent or null: no cache. The CLI defaults it to
+   * `.stalecheck-cache`. A directory that is not one stalecheck may use (the empty string, the
+   * project or a folder holding it, a folder of Python sources, a symbolic link, a non-empty
+   * directory without stalecheck's CACHEDIR.TAG, another user's…) is a UsageError.
+   */
   cacheDir?: string | null;
+  /**
+   * `cacheDir` is a default the user did not choose: a directory that may not be used is then
+   * passed over (the scan runs without a cache and `extraction.cacheUnavailable` says why)
+   * instead of being a UsageError.
+   */
+  cacheDirDefault?: boolean;
+  /**
+   * Directory of the secret key that seals cache entries (see cache/cacheKey.ts); absent: from
+   * the process environment (`STALECHECK_KEY_DIR`, `XDG_CACHE_HOME`, `HOME`); null: there is
+   * none, and the scan runs without a cache.
+   */
+  cacheKeyDir?: string | null;
   /** Directory the configuration's globs (`configExclude`, `perFileIgnores`) are relative to; default the scan root. */
   configDir?: string;
   /** Config-file `exclude` globs: gitignore-like, applied to files named explicitly too (pre-commit passes them). */
@@ -82,6 +102,8 @@ export interface ScanResult {
 export interface ScanStats extends ExtractionStats {
   /** The whole analysis came from the result cache: nothing was parsed or analysed. */
   analysisCached: boolean;
+  /** Why a cache directory was given but no cache was used at all (no key, a default location that may not be used). */
+  cacheUnavailable: string | null;
 }
 
 export { UsageError };
@@ -100,10 +122,32 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   for (const path of paths) {
     if (!existsSync(resolve(cwd, path))) throw new UsageError(`no such file or directory: ${path}`);
   }
+  const scanRoot = discoverRoot(cwd, paths);
+  const inputs = inputPaths(cwd, paths);
+  const chosen = chooseCache(options, cwd, scanRoot, inputs);
+  let cacheUnavailable = chosen.unavailable;
+  let cacheSetup = chosen.cache;
   // Applied while walking, so an excluded directory is not entered and its problems are not reported.
   const configExclude = options.configExclude ?? [];
-  const skip = configExclude.length > 0 ? configGlobMatcher(options.configDir ?? discoverRoot(cwd, paths), configExclude) : undefined;
-  const found = discover({ cwd, paths, exclude: options.exclude ?? [], ...(skip ? { skip } : {}) });
+  const skip = configExclude.length > 0 ? configGlobMatcher(options.configDir ?? scanRoot, configExclude) : undefined;
+  const discoverOptions: DiscoverOptions = { cwd, paths, exclude: options.exclude ?? [], ...(skip ? { skip } : {}) };
+  let found = discover({ ...discoverOptions, ...(cacheSetup ? { cacheDir: cacheSetup.dir } : {}) });
+  if (cacheSetup) {
+    const problem = cachePlacementProblem(cacheSetup.dir, scanRoot, inputs, found.cacheSources);
+    if (problem) {
+      if (!options.cacheDirDefault) throw new UsageError(problem);
+      // Not a cache, so not left out: its sources are scanned like any others.
+      [cacheSetup, cacheUnavailable, found] = [null, problem, discover(discoverOptions)];
+    }
+  }
+  let cacheRootError: string | null = null;
+  if (cacheSetup) {
+    try {
+      prepareCacheRoot(cacheSetup.dir);
+    } catch (error) {
+      cacheRootError = describeError(error);
+    }
+  }
   // Asked before the scan so that a bad revision fails at once.
   const changed = options.changedSince !== undefined ? changedFiles(found.root, options.changedSince) : null;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -114,9 +158,9 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [], checkHelpers: options.checkHelpers ?? [] };
   const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false };
   // Both caches key on the extractor's fingerprint, which reads the grammar: computed once.
-  const factsCache = options.cacheDir ? { dir: options.cacheDir, fingerprint: extractorFingerprint(extract) } : null;
+  const factsCache = cacheSetup ? { ...cacheSetup, fingerprint: extractorFingerprint(extract), rootError: cacheRootError } : null;
   const results = factsCache
-    ? new ResultCache(factsCache.dir, {
+    ? new ResultCache(factsCache.dir, factsCache.key, {
       root: found.root, maxFileBytes, extractor: factsCache.fingerprint, project: projectOptions,
       analyse: { ...analyseOptions, rules: rules.map((r) => r.meta.code) },
     })
@@ -124,7 +168,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   let analysis = results?.lookup(found.files, maxFileBytes) ?? null;
   let extraction: ScanStats;
   if (analysis) {
-    extraction = { parsed: 0, cached: found.files.length, cacheRejected: 0, cacheWriteError: null, analysisCached: true };
+    extraction = { parsed: 0, cached: found.files.length, cacheRejected: 0, cacheWriteError: null, analysisCached: true, cacheUnavailable };
   } else {
     const extracted = await extractFiles(found.files, {
       ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
@@ -142,7 +186,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       settingsFiles: project.settings.files,
       functions: extracted.facts.reduce((n, f) => n + f.functions.length, 0),
     };
-    extraction = { ...extracted.stats, analysisCached: false };
+    extraction = { ...extracted.stats, analysisCached: false, cacheUnavailable };
     if (results && !extracted.transient && extracted.stats.cacheWriteError === null) {
       extraction.cacheWriteError = results.store(found.files, startedAt, extracted.contentKeys, extracted.identities, analysis);
     }
@@ -168,6 +212,24 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     extraction,
     ...(options.baseline ? { baselined } : {}),
   };
+}
+
+/**
+ * The cache directory and key a scan may use, before its files are discovered: the placement
+ * and the existing directory checked (a UsageError, or for a default location a reason to run
+ * without a cache), then the key loaded (without one, the scan runs without a cache).
+ */
+function chooseCache(options: ScanOptions, cwd: string, scanRoot: string, inputs: readonly string[]): { cache: { dir: string; key: Buffer } | null; unavailable: string | null } {
+  if (options.cacheDir === undefined || options.cacheDir === null) return { cache: null, unavailable: null };
+  const dir = options.cacheDir === "" ? "" : resolve(cwd, options.cacheDir);
+  const problem = cachePlacementProblem(dir, scanRoot, inputs) ?? cacheRootProblem(dir);
+  if (problem) {
+    if (!options.cacheDirDefault) throw new UsageError(problem);
+    return { cache: null, unavailable: problem };
+  }
+  const keyDir = options.cacheKeyDir === undefined ? cacheKeyDirectory(process.env, cwd) : options.cacheKeyDir;
+  const key = loadCacheKey(keyDir, [scanRoot, ...inputs]);
+  return "key" in key ? { cache: { dir, key: key.key }, unavailable: null } : { cache: null, unavailable: key.problem };
 }
 
 /** Per-file ignores, then --changed-since, then the baseline. */

@@ -1,8 +1,10 @@
 /** The facts cache: a warm scan parses nothing, gives the same bytes, and never trusts a bad entry. */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { prepareCacheRoot } from "../src/cache/cacheRoot.js";
+import { keyedDigest } from "../src/cache/entryFile.js";
 import { ResultCache, contentKey } from "../src/cache/resultCache.js";
 import { main } from "../src/cli/main.js";
 import { readSource } from "../src/discover/readSource.js";
@@ -26,7 +28,7 @@ const run = async (options: ScanOptions) => {
 
 /** The facts packs under a cache directory. */
 function packs(cacheDir: string): string[] {
-  const layout = join(cacheDir, "facts-v2");
+  const layout = join(cacheDir, "facts-v3");
   return readdirSync(layout).flatMap((fingerprint) => readdirSync(join(layout, fingerprint)).map((name) => join(layout, fingerprint, name))).sort();
 }
 
@@ -40,7 +42,10 @@ function readPack(file: string): { bytes: Buffer; index: IndexEntry[] } {
   return { bytes, index };
 }
 
-/** Writes a sealed pack holding these bodies, as stalecheck does. */
+/** The key this test file's scans seal their entries with (test/setup.ts puts it in a directory of the file's own). */
+const sealKey = () => Buffer.from(readFileSync(join(process.env.STALECHECK_KEY_DIR!, "cache-key"), "utf8").trim(), "hex");
+
+/** Writes a pack holding these bodies into a fingerprint directory, sealed as stalecheck seals it with the user's key. */
 function writePack(file: string, entries: { absolute: string; path: string; content: string; body: string }[]): void {
   const sha = (text: string) => createHash("sha256").update(text).digest("hex");
   let offset = 0;
@@ -50,7 +55,9 @@ function writePack(file: string, entries: { absolute: string; path: string; cont
     return [e.absolute, e.path, e.content, offset - bytes, bytes, sha(e.body)];
   });
   const indexText = JSON.stringify(index);
-  writeFileSync(file, `${entries.map((e) => e.body).join("")}${indexText}\nstalecheck-pack ${offset} ${Buffer.byteLength(indexText)} ${sha(indexText)}\n`);
+  const length = Buffer.byteLength(indexText);
+  const seal = keyedDigest(sealKey(), "facts-pack", basename(dirname(file)), String(offset), String(length), indexText);
+  writeFileSync(file, `${entries.map((e) => e.body).join("")}${indexText}\nstalecheck-pack ${offset} ${length} ${seal}\n`);
 }
 
 describe("facts cache", () => {
@@ -109,7 +116,7 @@ describe("facts cache", () => {
     writeFileSync(join(fingerprintDir, "garbage.pack"), "\u0000\u0001 not a pack at all");
     writeFileSync(join(fingerprintDir, "truncated.pack"), bytes.subarray(0, bytes.length >> 1));
     // Without this the tree's stored analysis would answer and no facts entry would be read.
-    rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
+    rmSync(join(cacheDir, "results-v2"), { recursive: true, force: true });
 
     const repaired = await run({ cacheDir });
     // The flipped file is extracted again; the entry that is not facts is passed over for the
@@ -118,7 +125,7 @@ describe("facts cache", () => {
     expect(repaired.json).toBe(reference.json);
     expect(existsSync(join(fingerprintDir, "garbage.pack"))).toBe(false);
     expect(existsSync(join(fingerprintDir, "truncated.pack"))).toBe(false);
-    rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
+    rmSync(join(cacheDir, "results-v2"), { recursive: true, force: true });
     const again = await run({ cacheDir });
     expect(again.stats).toMatchObject({ parsed: 0, cached: files.length, cacheRejected: 0, analysisCached: false });
     expect(again.json).toBe(reference.json);
@@ -131,10 +138,12 @@ describe("facts cache", () => {
       writeFileSync(a, "def view(request):\n    return 0\n");
       writeFileSync(join(dir.dir, "b.py"), "def other(request):\n    return 1\n");
       const packCache = join(dir.dir, ".cache");
-      mkdirSync(join(packCache, "facts-v1", "ab"), { recursive: true });
+      // A cache of an earlier version (tagged by it), with its older layouts: removed.
+      for (const old of ["facts-v1", "facts-v2", "results-v1"]) mkdirSync(join(packCache, old, "ab"), { recursive: true });
+      writeFileSync(join(packCache, "CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by stalecheck.\n");
       const scanned = () => scan({ paths: [dir.dir], jobs: 1, cacheDir: packCache });
       await scanned();
-      expect(existsSync(join(packCache, "facts-v1"))).toBe(false);
+      expect(["facts-v1", "facts-v2", "results-v1"].filter((old) => existsSync(join(packCache, old)))).toEqual([]);
       const counts: number[] = [];
       for (let edit = 1; edit <= 20; edit++) {
         writeFileSync(a, `def view(request):\n    return ${edit}\n`);
@@ -152,7 +161,7 @@ describe("facts cache", () => {
         writeFileSync(join(dir.dir, "b.py"), `def other(request):\n    return ${100 + edit}\n`);
         expect((await scanned()).extraction).toMatchObject({ parsed: 1, cached: 1 });
       }
-      rmSync(join(packCache, "results-v1"), { recursive: true, force: true });
+      rmSync(join(packCache, "results-v2"), { recursive: true, force: true });
       expect((await scanned()).extraction).toMatchObject({ parsed: 0, cached: 2, cacheRejected: 0 });
       // An unsealed pack left by a killed scan is removed once a day old; a recent one is not.
       const fingerprintDir = join(packs(packCache)[0]!, "..");
@@ -161,7 +170,7 @@ describe("facts cache", () => {
       writeFileSync(recent, "half a pack");
       const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
       utimesSync(orphan, twoDaysAgo, twoDaysAgo);
-      rmSync(join(packCache, "results-v1"), { recursive: true, force: true });
+      rmSync(join(packCache, "results-v2"), { recursive: true, force: true });
       await scanned();
       expect([existsSync(orphan), existsSync(recent)]).toEqual([false, true]);
     } finally {
@@ -174,7 +183,7 @@ describe("facts cache", () => {
     expect(other.stats).toMatchObject({ parsed: files.length, cached: 0 });
     const same = await run({ cacheDir, transactionNames: ["billing.db.locked_atomic"] });
     expect(same.stats).toMatchObject({ parsed: 0, cached: files.length });
-    expect(readdirSync(join(cacheDir, "facts-v2"))).toHaveLength(2);
+    expect(readdirSync(join(cacheDir, "facts-v3"))).toHaveLength(2);
   });
 
   it("scans normally and says why when the cache cannot be written", async () => {
@@ -190,7 +199,7 @@ describe("facts cache", () => {
 
 describe("result cache", () => {
   const cacheDir = join(work.dir, "results");
-  const resultEntries = () => readdirSync(join(cacheDir, "results-v1")).filter((n) => n.endsWith(".json"));
+  const resultEntries = () => readdirSync(join(cacheDir, "results-v2")).filter((n) => n.endsWith(".json"));
 
   it("answers an unchanged tree without parsing or analysing, with the same text, JSON and endpoints", async () => {
     const cold = await run({ cacheDir });
@@ -261,11 +270,11 @@ describe("result cache", () => {
   it("ignores a damaged or foreign entry and writes a sound one", async () => {
     const reference = await run({});
     // Start from one entry, the one for these options.
-    rmSync(join(cacheDir, "results-v1"), { recursive: true, force: true });
+    rmSync(join(cacheDir, "results-v2"), { recursive: true, force: true });
     expect((await run({ cacheDir })).stats.analysisCached).toBe(false);
     const [name, ...others] = resultEntries();
     expect(others).toEqual([]);
-    const entry = join(cacheDir, "results-v1", name!);
+    const entry = join(cacheDir, "results-v2", name!);
     const original = readFileSync(entry, "utf8");
     const [header, body] = [original.slice(0, original.indexOf("\n")), original.slice(original.indexOf("\n") + 1)];
     // One changed finding line: still JSON, but the body no longer matches its checksum.
@@ -288,7 +297,8 @@ describe("result cache", () => {
       const budgetCache = join(dir.dir, ".cache");
       const first = await scan({ paths: [dir.dir], jobs: 1, fileTimeoutMs: 1000, cacheDir: budgetCache });
       expect(first.errors.map((e) => e.message)).toEqual([expect.stringMatching(/per-file time budget/)]);
-      expect(existsSync(join(budgetCache, "results-v1"))).toBe(false);
+      expect(existsSync(join(budgetCache, "results-v2"))).toBe(false);
+      expect(existsSync(join(budgetCache, "facts-v3"))).toBe(true);
     } finally {
       dir.remove();
     }
@@ -303,15 +313,17 @@ describe("result cache: trusting a file's stat", () => {
     writeFileSync(absolute, "def view(request):\n    return 1\n");
     const files = [{ absolute, path: "views.py" }];
     const read = () => readSource(absolute, 1 << 20);
-    return { dir, absolute, files, read };
+    const root = join(dir.dir, ".cache");
+    prepareCacheRoot(root);
+    return { dir, absolute, files, read, root, secret: randomBytes(32) };
   };
 
   it("skips re-hashing a file whose size, times and inode are unchanged since before the scan", () => {
-    const { dir, files, read } = setup();
+    const { dir, files, read, root, secret } = setup();
     try {
       // No racy window here: the file counts as settled at once. A forged content key shows
       // whether the lookup re-hashed the file (it would then miss) or trusted its stat.
-      const cache = new ResultCache(join(dir.dir, ".cache"), "scope", 0);
+      const cache = new ResultCache(root, secret, "scope", 0);
       expect(cache.store(files, Date.now() + 1, ["forged"], [read().identity], analysis)).toBeNull();
       expect(cache.lookup(files, 1 << 20)).toEqual(analysis);
     } finally {
@@ -320,9 +332,9 @@ describe("result cache: trusting a file's stat", () => {
   });
 
   it("re-hashes a file changed near the start of the scan, and one whose stat changed", () => {
-    const { dir, absolute, files, read } = setup();
+    const { dir, absolute, files, read, root, secret } = setup();
     try {
-      const racy = new ResultCache(join(dir.dir, ".cache"), "scope");
+      const racy = new ResultCache(root, secret, "scope");
       const key = contentKey(read());
       expect(racy.store(files, Date.now(), ["forged"], [read().identity], analysis)).toBeNull();
       // Changed within RACY_MS of the scan start: the stat is not trusted, the forged key misses.
@@ -330,7 +342,7 @@ describe("result cache: trusting a file's stat", () => {
       expect(racy.store(files, Date.now(), [key], [read().identity], analysis)).toBeNull();
       expect(racy.lookup(files, 1 << 20)).toEqual(analysis);
 
-      const settled = new ResultCache(join(dir.dir, ".cache"), "other scope", 0);
+      const settled = new ResultCache(root, secret, "other scope", 0);
       expect(settled.store(files, Date.now() + 1, [key], [read().identity], analysis)).toBeNull();
       // Same size, and the modification time put back: the change time still moves, so the
       // file is hashed again and the new content misses.
@@ -351,7 +363,8 @@ describe("the CLI's cache options", () => {
   const io = (cwd: string) => {
     const out: string[] = [];
     const err: string[] = [];
-    return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), cwd, env: {}, stdoutIsTTY: false } };
+    const env = { STALECHECK_KEY_DIR: process.env.STALECHECK_KEY_DIR };
+    return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), cwd, env, stdoutIsTTY: false } };
   };
 
   it("caches in .stalecheck-cache under the working directory by default, and not at all with --no-cache", async () => {
@@ -362,7 +375,8 @@ describe("the CLI's cache options", () => {
     expect(existsSync(join(cwd, ".stalecheck-cache"))).toBe(false);
     const first = io(cwd);
     expect(await main(["check", "--format", "json", "rules"], first.io)).toBe(1);
-    expect(statSync(join(cwd, ".stalecheck-cache", "facts-v2")).isDirectory()).toBe(true);
+    expect(statSync(join(cwd, ".stalecheck-cache", "facts-v3")).isDirectory()).toBe(true);
+    expect(first.err.join("")).toBe("");
     const second = io(cwd);
     expect(await main(["check", "--format", "json", "rules"], second.io)).toBe(1);
     expect(stable(second.out.join(""))).toBe(stable(first.out.join("")));

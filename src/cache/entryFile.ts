@@ -1,22 +1,38 @@
 /**
- * Cache file helpers: the result cache's entries, written as a JSON header line whose `body`
- * field is the checksum of the body that follows, to a temporary file and then renamed so a
- * concurrent reader never sees half an entry; and, for both caches, checksums, pruning by last
- * use, and hashing the compiled code a cache depends on.
+ * Cache entry helpers: checksums and keyed seals, the result cache's entries (a JSON header line
+ * whose `body` field seals the body that follows), pruning by last use, and hashing the compiled
+ * code a cache depends on.
  */
-import { type Hash, createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { type Hash, createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUILD_ROOT } from "../buildRoot.js";
+import { removeIf } from "./safeFs.js";
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** The header line, with the body's checksum as its last field, then the body. */
-export function sealEntry(header: object, body: string): string {
-  return `${JSON.stringify({ ...header, body: sha256(body) })}\n${body}`;
+/**
+ * HMAC-SHA256 of `parts` under the user's cache key: the seal every trust decision on cache
+ * content rests on. Each part is length-prefixed, so no two lists of parts give the same input.
+ */
+export function keyedDigest(key: Buffer, ...parts: string[]): string {
+  const hmac = createHmac("sha256", key);
+  for (const part of parts) hmac.update(`${Buffer.byteLength(part)}:`).update(part);
+  return hmac.digest("hex");
+}
+
+/** Compares a seal read from disk with the expected one in constant time. */
+export function sealMatches(found: unknown, expected: string): boolean {
+  if (typeof found !== "string" || found.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(found), Buffer.from(expected));
+}
+
+/** The header line, with the body's seal (under `key`, bound to `header.key`) as its last field, then the body. */
+export function sealEntry(key: Buffer, header: { key: string }, body: string): string {
+  return `${JSON.stringify({ ...header, body: keyedDigest(key, "result-entry", header.key, body) })}\n${body}`;
 }
 
 /** The parsed header line and the body, or null when there is no header line to parse. */
@@ -31,47 +47,27 @@ export function splitEntry(raw: string): { header: Record<string, unknown>; body
   }
 }
 
-/** Does the body still match the checksum its header gives? */
-export function bodyIntact(header: Record<string, unknown>, body: string): boolean {
-  return typeof header.body === "string" && header.body === sha256(body);
+/** Was the body sealed, for the entry `entryKey`, with this user's key (and is it unchanged since)? */
+export function bodyIntact(key: Buffer, entryKey: string, header: Record<string, unknown>, body: string): boolean {
+  return sealMatches(header.body, keyedDigest(key, "result-entry", entryKey, body));
 }
 
-/** Writes through a temporary file and a rename; returns why it could not, or null. Never throws. */
-export function writeAtomically(target: string, text: string): string | null {
-  const temporary = `${target}.${randomUUID()}.tmp`;
-  try {
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(temporary, text);
-    renameSync(temporary, target);
-    return null;
-  } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Nothing was written.
-    }
-    return describeError(error);
-  }
-}
-
-/** `ENOTDIR: /path` for file-system errors, the message otherwise. */
-export function describeError(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.path ?? ""}`.trim() : String(error);
-}
-
-/** Removes all but the `keep` most recently used of `names` in `dir` (files or directories). */
-export function keepNewest(dir: string, names: readonly string[], keep: number): void {
+/**
+ * Removes all but the `keep` most recently used of `names` in `dir`: only those lstat shows as
+ * `kind` (a link, a FIFO, is neither kept in the count nor removed).
+ */
+export function keepNewest(dir: string, names: readonly string[], keep: number, kind: "file" | "directory"): void {
   const used = names
     .flatMap((name) => {
       try {
-        return [{ name, at: statSync(join(dir, name)).mtimeMs }];
+        const stat = lstatSync(join(dir, name));
+        return (kind === "file" ? stat.isFile() : stat.isDirectory()) ? [{ name, at: stat.mtimeMs }] : [];
       } catch {
         return []; // Removed meanwhile by a concurrent scan.
       }
     })
     .sort((a, b) => b.at - a.at || (a.name < b.name ? -1 : 1));
-  for (const stale of used.slice(keep)) rmSync(join(dir, stale.name), { recursive: true, force: true });
+  for (const stale of used.slice(keep)) removeIf(join(dir, stale.name), kind);
 }
 
 /** Feeds `hash` every file of the given folders of the build (`extract`, `rules`…), by name. */

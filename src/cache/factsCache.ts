@@ -2,10 +2,12 @@
  * The facts cache: a file's `FileFacts` stored on disk, reused when the file's content, the
  * extractor (tool version and the code of the extract and parse stages) and the extraction
  * options are all unchanged. An entry is checked before it is trusted: the content hash and
- * path it was made for, and a checksum of its body; anything that does not match, parse or look
- * like facts is a miss, and the file's facts are stored again.
+ * path it was made for, and a checksum of its body, which the pack's index holds; the index is
+ * sealed with an HMAC under the user's cache key (see cacheKey.ts), so a pack this user's
+ * stalecheck did not write (one committed to the scanned repository) is never read. Anything that
+ * does not match, parse or look like facts is a miss, and the file's facts are stored again.
  *
- * Layout: DIR/facts-v2/<extractor fingerprint>/<random>.pack. A scan appends the facts it
+ * Layout: DIR/facts-v3/<extractor fingerprint>/<random>.pack. A scan appends the facts it
  * extracted to one new pack and seals it with an index, so a cold scan of 6,500 files writes one
  * file instead of 6,500 (a file per entry cost the 1M-line benchmark 3 s of kernel time). A pack
  * is written under a temporary name and renamed once sealed, so readers never see half of one;
@@ -15,25 +17,27 @@
  * (the one each file of the scan used, and for other files that still exist the newest) are
  * copied into one pack and the others are deleted; so they are after a damaged entry was
  * found, which leaves it behind. Old fingerprints (other builds, other
- * options) are pruned, keeping a few.
+ * options) are pruned, keeping a few. The directory may be in a scanned tree: every step goes
+ * through safeFs.ts (no links followed, no FIFO opened, only regular files and real
+ * directories deleted).
  *
  * A pack: the entries' JSON bodies, back to back; the index, JSON; then a footer line
- * `stalecheck-pack <index offset> <index bytes> <index sha256>`.
+ * `stalecheck-pack <index offset> <index bytes> <seal>`, the seal an HMAC of the fingerprint,
+ * the offset, the length and the index.
  */
 import { createHash, randomUUID } from "node:crypto";
-import {
-  closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync,
-} from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, renameSync, utimesSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ExtractOptions } from "../extract/extractFileFacts.js";
 import type { FileFacts } from "../extract/facts.js";
 import { TOOL_VERSION } from "../version.js";
-import { describeError, hashBuildFolders, keepNewest, sha256 } from "./entryFile.js";
+import { hashBuildFolders, keepNewest, keyedDigest, sealMatches, sha256 } from "./entryFile.js";
+import { closeQuietly, createExclusive, describeError, ensureDirectory, isRealDirectory, openRegularFile, removeIf, writeAll } from "./safeFs.js";
 
-const LAYOUT = "facts-v2";
-/** Layouts of earlier versions, removed when found. */
-const OLD_LAYOUTS = ["facts-v1"];
+const LAYOUT = "facts-v3";
+/** Layouts of earlier versions, removed when found (if they are real directories, not links). */
+const OLD_LAYOUTS = ["facts-v1", "facts-v2"];
 /** Fingerprint directories kept besides the current one (other builds or other options). */
 const KEEP_OTHER_FINGERPRINTS = 3;
 /** More packs than this, and the live entries are gathered into one. */
@@ -84,23 +88,36 @@ export class FactsCache {
   /** Set by `finish` and `abandon`: the packs are closed. */
   private closed = false;
 
-  constructor(root: string, fingerprint: string) {
-    this.dir = join(root, LAYOUT, fingerprint);
-    const existed = existsSync(this.dir);
-    try {
-      prepareRoot(root);
-      mkdirSync(this.dir, { recursive: true });
-      const now = new Date();
-      utimesSync(this.dir, now, now);
-    } catch (error) {
-      this.stats.writeError = describeError(error);
+  /**
+   * `root`: the cache directory, checked and prepared (`cacheRootProblem`, `prepareCacheRoot`);
+   * `rootError`: why it could not be prepared, if it could not (the cache is then not written).
+   * `key`: the user's cache key, which seals each pack's index.
+   */
+  constructor(root: string, private readonly fingerprint: string, private readonly key: Buffer, rootError: string | null = null) {
+    const layout = join(root, LAYOUT);
+    this.dir = join(layout, fingerprint);
+    this.stats.writeError = rootError;
+    if (this.writable) {
+      try {
+        for (const old of OLD_LAYOUTS) removeIf(join(root, old), "directory");
+        ensureDirectory(layout);
+        ensureDirectory(this.dir);
+        const now = new Date();
+        utimesSync(this.dir, now, now);
+      } catch (error) {
+        this.stats.writeError = describeError(error);
+      }
     }
-    try {
-      pruneFingerprints(join(root, LAYOUT), fingerprint);
-    } catch {
-      // Another scan pruning at the same time; the current fingerprint is unaffected.
+    // Packs are read only from a real directory inside real directories, never through a link.
+    if (!isRealDirectory(root) || !isRealDirectory(layout) || !isRealDirectory(this.dir)) return;
+    if (this.writable) {
+      try {
+        pruneFingerprints(layout, fingerprint);
+      } catch {
+        // Another scan pruning at the same time; the current fingerprint is unaffected.
+      }
     }
-    if (existed) this.readPacks();
+    this.readPacks();
   }
 
   /** The cached facts for this file and content, or null. Never throws. */
@@ -137,7 +154,7 @@ export class FactsCache {
   store(absolute: string, path: string, contentHash: string, factsJson: string, checksum: string): void {
     if (!this.writable || this.closed) return;
     try {
-      this.writer ??= new PackWriter(this.dir);
+      this.writer ??= new PackWriter(this.dir, this.fingerprint, this.key);
       this.writer.add(absolute, path, contentHash, factsJson, checksum);
     } catch (error) {
       this.noteWriteError(describeError(error));
@@ -161,7 +178,7 @@ export class FactsCache {
         this.packs.push(sealed.pack);
       }
       // A cache deleted during the scan stays deleted: its open packs are not copied back.
-      if (this.writable && existsSync(this.dir) && this.needsCompaction()) this.compact();
+      if (this.writable && isRealDirectory(this.dir) && this.needsCompaction()) this.compact();
     } catch (error) {
       this.writer?.abandon();
       this.writer = null;
@@ -197,7 +214,9 @@ export class FactsCache {
     const names = all.filter((n) => n.endsWith(".pack"));
     const dated = names.flatMap((name) => {
       try {
-        return [{ name, at: statSync(join(this.dir, name)).mtimeMs }];
+        const stat = lstatSync(join(this.dir, name));
+        // A link, a FIFO or a directory named like a pack is no pack: never opened, never removed.
+        return stat.isFile() ? [{ name, at: stat.mtimeMs }] : [];
       } catch {
         return []; // Removed by a concurrent scan's compaction.
       }
@@ -207,16 +226,17 @@ export class FactsCache {
       const file = join(this.dir, name);
       let fd: number;
       try {
-        fd = openSync(file, "r");
+        fd = openRegularFile(file);
       } catch {
         continue;
       }
-      const index = readIndex(fd);
+      const index = readIndex(fd, this.fingerprint, this.key);
       if (!index) {
-        // Packs are renamed into place only once sealed, so this one is damaged: remove it.
+        // Packs are renamed into place only once sealed, so this one is damaged, or was not
+        // written with this user's key: remove it.
         this.stats.rejected++;
         closeQuietly(fd);
-        if (this.writable) unlinkQuietly(file);
+        if (this.writable) removeIf(file, "file");
         continue;
       }
       const pack: Pack = { file, fd, bodyBytes: index.bodyBytes };
@@ -230,7 +250,7 @@ export class FactsCache {
     for (const name of names) {
       const file = join(this.dir, name);
       try {
-        if (Date.now() - statSync(file).mtimeMs > ORPHAN_AGE_MS) unlinkSync(file);
+        if (Date.now() - lstatSync(file).mtimeMs > ORPHAN_AGE_MS) removeIf(file, "file");
       } catch {
         // Sealed or removed meanwhile.
       }
@@ -260,7 +280,7 @@ export class FactsCache {
    * scanned with the same cache) that still exist, the newest intact entry.
    */
   private compact(): void {
-    const writer = new PackWriter(this.dir);
+    const writer = new PackWriter(this.dir, this.fingerprint, this.key);
     try {
       for (const [absolute, located] of this.entries) {
         const used = this.used.get(absolute);
@@ -279,7 +299,7 @@ export class FactsCache {
       throw error;
     }
     // Already gone when a concurrent scan compacted too.
-    for (const pack of this.packs) unlinkQuietly(pack.file);
+    for (const pack of this.packs) removeIf(pack.file, "file");
   }
 }
 
@@ -293,10 +313,10 @@ class PackWriter {
   private chunkBytes = 0;
   private offset = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, private readonly fingerprint: string, private readonly key: Buffer) {
     this.temporary = join(dir, `${randomUUID()}.pack.tmp`);
     // Throws when the directory went (the cache was deleted during the scan): nothing is stored.
-    this.fd = openSync(this.temporary, "w");
+    this.fd = createExclusive(this.temporary);
   }
 
   add(absolute: string, path: string, contentHash: string, body: string, checksum: string): void {
@@ -310,38 +330,39 @@ class PackWriter {
 
   seal(): { pack: Pack; entries: IndexEntry[] } {
     const index = JSON.stringify(this.entries);
-    this.chunk.push(index, `\nstalecheck-pack ${this.offset} ${Buffer.byteLength(index)} ${sha256(index)}\n`);
+    const length = Buffer.byteLength(index);
+    this.chunk.push(index, `\nstalecheck-pack ${this.offset} ${length} ${indexSeal(this.key, this.fingerprint, this.offset, length, index)}\n`);
     this.flush();
     const fd = this.fd;
     this.fd = -1;
     closeSync(fd);
     const file = this.temporary.slice(0, -".tmp".length);
     renameSync(this.temporary, file);
-    return { pack: { file, fd: openSync(file, "r"), bodyBytes: this.offset }, entries: this.entries };
+    return { pack: { file, fd: openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)), bodyBytes: this.offset }, entries: this.entries };
   }
 
   abandon(): void {
     if (this.fd >= 0) closeQuietly(this.fd);
     this.fd = -1;
-    unlinkQuietly(this.temporary);
+    removeIf(this.temporary, "file");
   }
 
   private flush(): void {
     if (this.chunk.length === 0) return;
-    const bytes = Buffer.from(this.chunk.join(""));
     // A short write (a nearly full disk) must not leave the offsets in the index wrong.
-    for (let written = 0; written < bytes.length; ) {
-      const n = writeSync(this.fd, bytes, written, bytes.length - written);
-      if (n <= 0) throw new Error(`could not write ${this.temporary}`);
-      written += n;
-    }
+    writeAll(this.fd, Buffer.from(this.chunk.join("")), this.temporary);
     this.chunk = [];
     this.chunkBytes = 0;
   }
 }
 
-/** A pack's index and the bytes of its bodies, or null when the footer or index is damaged. */
-function readIndex(fd: number): { entries: IndexEntry[]; bodyBytes: number } | null {
+/** The seal of a pack's index: binds it to its place in the pack and to the fingerprint directory. */
+function indexSeal(key: Buffer, fingerprint: string, offset: number, length: number, index: string): string {
+  return keyedDigest(key, "facts-pack", fingerprint, String(offset), String(length), index);
+}
+
+/** A pack's index and the bytes of its bodies, or null when the footer or index is damaged or not sealed with `key`. */
+function readIndex(fd: number, fingerprint: string, key: Buffer): { entries: IndexEntry[]; bodyBytes: number } | null {
   try {
     const size = fstatSync(fd).size;
     const tailBytes = Math.min(size, FOOTER_MAX_BYTES);
@@ -352,8 +373,8 @@ function readIndex(fd: number): { entries: IndexEntry[]; bodyBytes: number } | n
     const offset = Number(footer[1]);
     const length = Number(footer[2]);
     if (offset + length > size) return null;
-    const text = readChecked(fd, offset, length, footer[3]!);
-    if (text === null) return null;
+    const text = readText(fd, offset, length);
+    if (text === null || !sealMatches(footer[3], indexSeal(key, fingerprint, offset, length, text))) return null;
     const entries: unknown = JSON.parse(text);
     if (!Array.isArray(entries) || !entries.every((e) => isIndexEntry(e, offset))) return null;
     return { entries: entries as IndexEntry[], bodyBytes: offset };
@@ -369,16 +390,24 @@ function isIndexEntry(value: unknown, bodyBytes: number): boolean {
     Number.isInteger(offset) && Number.isInteger(length) && (offset as number) >= 0 && (length as number) >= 0 && (offset as number) + (length as number) <= bodyBytes;
 }
 
-/** The UTF-8 text at `offset` (an entry's body, a pack's index) if its sha256 is `checksum`, else null. */
-function readChecked(fd: number, offset: number, length: number, checksum: string): string | null {
+/** The UTF-8 text at `offset` (an entry's body, a pack's index), or null when it cannot be read whole. */
+function readText(fd: number, offset: number, length: number): string | null {
   try {
     const bytes = Buffer.alloc(length);
     if (readSync(fd, bytes, 0, length, offset) !== length) return null;
-    const text = bytes.toString("utf8");
-    return sha256(text) === checksum ? text : null;
+    return bytes.toString("utf8");
   } catch {
     return null;
   }
+}
+
+/**
+ * An entry's body if its sha256 is the checksum the index gives, else null. A plain hash is
+ * enough here: the index that holds it is sealed with the user's key.
+ */
+function readChecked(fd: number, offset: number, length: number, checksum: string): string | null {
+  const text = readText(fd, offset, length);
+  return text !== null && sha256(text) === checksum ? text : null;
 }
 
 /** An entry's facts, or null when the body is damaged or is not facts for `path`. */
@@ -407,22 +436,6 @@ function looksLikeFacts(value: unknown, path: string): value is FileFacts {
   );
 }
 
-function unlinkQuietly(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    // Never created, or already removed.
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed.
-  }
-}
-
 /**
  * Identifies the extractor: tool version, the compiled code of the extract and parse stages,
  * the grammar, and the extraction options. Any change gives a new fingerprint, so entries made
@@ -444,19 +457,7 @@ export function extractorFingerprint(options: ExtractOptions): string {
   return hash.digest("hex").slice(0, 24);
 }
 
-/** Marks the directory as a cache: ignored by git and by backup tools that honour CACHEDIR.TAG. */
-function prepareRoot(root: string): void {
-  mkdirSync(root, { recursive: true });
-  const gitignore = join(root, ".gitignore");
-  if (!existsSync(gitignore)) writeFileSync(gitignore, "# Created by stalecheck: this directory is a cache.\n*\n");
-  const tag = join(root, "CACHEDIR.TAG");
-  if (!existsSync(tag)) {
-    writeFileSync(tag, "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by stalecheck.\n");
-  }
-  for (const old of OLD_LAYOUTS) rmSync(join(root, old), { recursive: true, force: true });
-}
-
 function pruneFingerprints(layoutDir: string, current: string): void {
-  const others = readdirSync(layoutDir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name !== current).map((e) => e.name);
-  keepNewest(layoutDir, others, KEEP_OTHER_FINGERPRINTS);
+  const others = readdirSync(layoutDir).filter((name) => name !== current);
+  keepNewest(layoutDir, others, KEEP_OTHER_FINGERPRINTS, "directory");
 }

@@ -10,14 +10,16 @@
  * whose size, modification and change times and inode are those it had just before that read,
  * unless it changed less than RACY_MS before that scan began, or during it (a later edit in the
  * same clock tick would leave them unchanged): such a file is read and hashed again. An entry is checked
- * before it is trusted (its key and a checksum of its body); anything else is a miss, and the
- * entry is rewritten after the scan.
+ * before it is trusted (its key, and its body's seal: an HMAC under the user's cache key, so an
+ * entry that was not written by this user's stalecheck, such as one committed to the scanned
+ * repository, is a miss); anything else is a miss, and the entry is rewritten after the scan.
  *
- * Layout: DIR/results-v1/<key>.json, one entry per scan root and set of options, the most recently
- * used few kept.
+ * Layout: DIR/results-v2/<key>.json, one entry per scan root and set of options, the most recently
+ * used few kept. Only regular files are read or pruned there, and only if `results-v2` is a real
+ * directory, not a link.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync, statSync, utimesSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DiscoveredFile } from "../discover/discover.js";
@@ -26,9 +28,12 @@ import type { Endpoint } from "../core/endpoint.js";
 import type { FileError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { BUILD_ROOT } from "../buildRoot.js";
-import { bodyIntact, describeError, hashBuildFolders, keepNewest, sealEntry, sha256, splitEntry, writeAtomically } from "./entryFile.js";
+import { bodyIntact, hashBuildFolders, keepNewest, sealEntry, sha256, splitEntry } from "./entryFile.js";
+import { describeError, ensureDirectory, isRealDirectory, readRegularFile, removeIf, writeAtomically } from "./safeFs.js";
 
-const LAYOUT = "results-v1";
+const LAYOUT = "results-v2";
+/** Layouts of earlier versions, removed when found (if they are real directories, not links). */
+const OLD_LAYOUTS = ["results-v1"];
 /** A file changed this close to the scan start is hashed again rather than trusted by its stat. */
 export const RACY_MS = 3000;
 /** Entries kept: other roots, other options, other builds. */
@@ -65,16 +70,17 @@ export class ResultCache {
    * `scope` names everything besides file contents and this build's code that the analysis
    * depends on: the scan root, the options, the extractor's fingerprint (grammar included).
    */
-  constructor(private readonly root: string, scope: unknown, private readonly racyMs = RACY_MS) {
+  constructor(private readonly root: string, private readonly sealKey: Buffer, scope: unknown, private readonly racyMs = RACY_MS) {
     this.key = createHash("sha256").update(codeFingerprint()).update(JSON.stringify(scope)).digest("hex").slice(0, 32);
     this.path = join(root, LAYOUT, `${this.key}.json`);
   }
 
   /** The stored analysis if every file still has the content it was made from; never throws. */
   lookup(files: readonly DiscoveredFile[], maxFileBytes: number): Analysis | null {
+    if (!isRealDirectory(this.root) || !isRealDirectory(join(this.root, LAYOUT))) return null;
     let raw: string;
     try {
-      raw = readFileSync(this.path, "utf8");
+      raw = readRegularFile(this.path).bytes.toString("utf8");
     } catch {
       return null;
     }
@@ -89,7 +95,7 @@ export class ResultCache {
     }
     try {
       const now = new Date();
-      utimesSync(this.path, now, now);
+      if (lstatSync(this.path).isFile()) utimesSync(this.path, now, now);
     } catch {
       // Only the pruning order depends on it.
     }
@@ -102,10 +108,18 @@ export class ResultCache {
    */
   store(files: readonly DiscoveredFile[], startedAt: number, contentKeys: readonly string[], identities: readonly (FileIdentity | null)[], analysis: Analysis): string | null {
     const entry: Entry = { startedAt, files: files.map((f, i) => [f.path, contentKeys[i]!, identities[i]?.key ?? null]), analysis };
-    const error = writeAtomically(this.path, sealEntry({ key: this.key }, JSON.stringify(entry)));
+    const layout = join(this.root, LAYOUT);
+    try {
+      if (!isRealDirectory(this.root)) throw new Error(`${this.root} is not a directory`);
+      for (const old of OLD_LAYOUTS) removeIf(join(this.root, old), "directory");
+      ensureDirectory(layout);
+    } catch (error) {
+      return describeError(error);
+    }
+    const error = writeAtomically(this.path, sealEntry(this.sealKey, { key: this.key }, JSON.stringify(entry)));
     if (error) return error;
     try {
-      prune(join(this.root, LAYOUT));
+      prune(layout);
       return null;
     } catch (pruneError) {
       return describeError(pruneError);
@@ -114,7 +128,7 @@ export class ResultCache {
 
   private decode(raw: string): Entry | null {
     const split = splitEntry(raw);
-    if (!split || split.header.key !== this.key || !bodyIntact(split.header, split.body)) return null;
+    if (!split || split.header.key !== this.key || !bodyIntact(this.sealKey, this.key, split.header, split.body)) return null;
     try {
       const entry = JSON.parse(split.body) as Entry;
       const a = entry?.analysis;
@@ -137,7 +151,7 @@ function unchangedSince(absolute: string, identity: string, before: number): boo
 }
 
 function prune(dir: string): void {
-  keepNewest(dir, readdirSync(dir).filter((name) => name.endsWith(".json")), KEEP_ENTRIES);
+  keepNewest(dir, readdirSync(dir).filter((name) => name.endsWith(".json")), KEEP_ENTRIES, "file");
 }
 
 let fingerprint: string | undefined;

@@ -198,8 +198,12 @@ Options for check:
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)
   --file-timeout SECONDS    skip (and report) a file whose extraction takes longer (default: 20)
   -j, --jobs N              worker threads that parse files (default: the number of cores)
-  --cache-dir DIR           facts cache directory (default: .stalecheck-cache in the working directory)
-  --no-cache                neither read nor write the facts cache
+  --cache-dir DIR           cache directory (default: .stalecheck-cache in the working directory); its
+                            entries are sealed with a key kept in $STALECHECK_KEY_DIR, else
+                            $XDG_CACHE_HOME/stalecheck, else ~/.cache/stalecheck. Refused: empty,
+                            the project, a folder of sources, a link, a non-empty directory
+                            without stalecheck's CACHEDIR.TAG
+  --no-cache                neither read nor write the cache
   -h, --help                show this help
   -V, --version             show the version
 

@@ -4,9 +4,10 @@ import { resolve } from "node:path";
 import { ruleDocMarkdown } from "../report/ruleDocs.js";
 import { formatBaseline } from "../report/baseline.js";
 import { formatEndpointsJson, formatEndpointsText } from "../report/endpoints.js";
+import { cacheKeyDirectory } from "../cache/cacheKey.js";
 import { RULES, findRule } from "../rules/registry.js";
 import { UsageError } from "../core/errors.js";
-import { atOrAbove, scan } from "../scan.js";
+import { type ScanOptions, atOrAbove, scan } from "../scan.js";
 import { TOOL_VERSION } from "../version.js";
 import { ArgsError, HELP, parseArgs } from "./args.js";
 import { planCheck, renderReport } from "./checkRun.js";
@@ -25,7 +26,11 @@ export interface CliIO {
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_ERROR = 2;
-/** Where the CLI keeps its facts cache, relative to the working directory (like .ruff_cache). */
+/**
+ * Where the CLI keeps its caches, relative to the working directory (like .ruff_cache). Being a
+ * default, a directory there that may not be used (a committed link, say) is passed over with a
+ * warning; a --cache-dir that may not be used is a usage error.
+ */
 export const DEFAULT_CACHE_DIR = ".stalecheck-cache";
 
 /** Writes a report or baseline; a path that cannot be written is the user's to fix, not an internal error. */
@@ -35,6 +40,16 @@ function writeOutput(path: string, text: string): void {
   } catch (error) {
     throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+/** The scan's cache options: --cache-dir as given (scan() resolves it, and refuses an empty one), or the default. */
+function cacheOptions(cacheDir: string | null | undefined, io: CliIO): Pick<ScanOptions, "cacheDir" | "cacheDirDefault" | "cacheKeyDir"> {
+  if (cacheDir === null) return { cacheDir: null };
+  return {
+    cacheDir: cacheDir ?? resolve(io.cwd, DEFAULT_CACHE_DIR),
+    cacheDirDefault: cacheDir === undefined,
+    cacheKeyDir: cacheKeyDirectory(io.env, io.cwd),
+  };
 }
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
@@ -85,9 +100,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       ...(progress ? { onFile: progress.update } : {}),
       ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
       ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}),
-      cacheDir: args.cacheDir === null ? null : resolve(io.cwd, args.cacheDir ?? DEFAULT_CACHE_DIR),
+      ...cacheOptions(args.cacheDir, io),
     });
     progress?.finish();
+    if (result.extraction?.cacheUnavailable) io.stderr(`stalecheck: warning: running without the cache: ${result.extraction.cacheUnavailable}\n`);
     if (result.extraction?.cacheWriteError) {
       io.stderr(`stalecheck: warning: could not write the facts cache (${result.extraction.cacheWriteError}); choose another --cache-dir or pass --no-cache\n`);
     }

@@ -18,6 +18,8 @@ export interface DiscoverResult {
   root: string;
   files: DiscoveredFile[];
   errors: { file: string; message: string }[];
+  /** Python files found under `cacheDir` (relative paths), which are not in `files`. */
+  cacheSources: string[];
 }
 
 export interface DiscoverOptions {
@@ -26,6 +28,12 @@ export interface DiscoverOptions {
   exclude: readonly string[];
   /** Paths to leave out, by absolute path (the configuration's `exclude`), even when named explicitly; skipped directories are not entered. */
   skip?: (absolute: string) => boolean;
+  /**
+   * The cache directory (absolute): never scanned, whatever its own `.gitignore` says. Python
+   * files found in it are listed in `cacheSources` instead, found without that `.gitignore`
+   * (which ignores everything), so a cache placed over sources is noticed rather than hiding them.
+   */
+  cacheDir?: string;
 }
 
 /** Directories no Django project wants scanned. */
@@ -37,6 +45,7 @@ export function discover(options: DiscoverOptions): DiscoverResult {
   const excluded = options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : null;
   const files = new Map<string, DiscoveredFile>();
   const errors: DiscoverResult["errors"] = [];
+  const cacheSources: string[] = [];
   const rel = (abs: string) => relative(root, abs).split(sep).join("/") || ".";
 
   for (const input of inputs) {
@@ -54,19 +63,20 @@ export function discover(options: DiscoverOptions): DiscoverResult {
       continue;
     }
     // Relative paths are built by appending names: path.relative per entry cost more than the walk.
-    const stack: { dir: string; relDir: string; ignores: Ignore[]; bases: string[] }[] = [{ dir: input, relDir: rel(input), ignores: [], bases: [] }];
+    type Pending = { dir: string; relDir: string; ignores: Ignore[]; bases: string[]; inCache: boolean };
+    const stack: Pending[] = [{ dir: input, relDir: rel(input), ignores: [], bases: [], inCache: input === options.cacheDir }];
     while (stack.length > 0) {
-      const { dir, relDir, ignores, bases } = stack.pop()!;
+      const { dir, relDir, ignores, bases, inCache } = stack.pop()!;
       let entries;
       try {
         entries = readdirSync(dir, { withFileTypes: true });
       } catch (error) {
-        errors.push({ file: rel(dir), message: `cannot read directory: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+        if (!inCache) errors.push({ file: rel(dir), message: `cannot read directory: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
         continue;
       }
       const localIgnores = [...ignores];
       const localBases = [...bases];
-      if (entries.some((e) => e.name === ".gitignore" && e.isFile())) {
+      if (!inCache && entries.some((e) => e.name === ".gitignore" && e.isFile())) {
         try {
           localIgnores.push(ignore().add(readFileSync(join(dir, ".gitignore"), "utf8")));
           localBases.push(dir);
@@ -80,7 +90,7 @@ export function discover(options: DiscoverOptions): DiscoverResult {
           return relToBase !== "" && ig.ignores(isDir ? `${relToBase}/` : relToBase);
         });
       const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const subdirs: { abs: string; relPath: string }[] = [];
+      const subdirs: { abs: string; relPath: string; inCache: boolean }[] = [];
       for (const entry of sorted) {
         const isDirectory = entry.isDirectory();
         if (!isDirectory && !entry.name.endsWith(".py")) continue;
@@ -88,9 +98,13 @@ export function discover(options: DiscoverOptions): DiscoverResult {
         const relPath = relDir === "." ? entry.name : `${relDir}/${entry.name}`;
         if (isDirectory) {
           if (SKIPPED_DIRECTORIES.has(entry.name) || isIgnored(abs, true) || excluded?.(relPath) || excluded?.(`${relPath}/`) || options.skip?.(abs)) continue;
-          subdirs.push({ abs, relPath });
+          subdirs.push({ abs, relPath, inCache: inCache || abs === options.cacheDir });
         } else {
           if (isIgnored(abs, false) || excluded?.(relPath) || options.skip?.(abs)) continue;
+          if (inCache) {
+            if (entry.isFile() || entry.isSymbolicLink()) cacheSources.push(relPath);
+            continue;
+          }
           if (entry.isSymbolicLink()) {
             const problem = symlinkProblem(abs, root);
             if (problem) {
@@ -102,14 +116,15 @@ export function discover(options: DiscoverOptions): DiscoverResult {
         }
       }
       for (let i = subdirs.length - 1; i >= 0; i--) {
-        const { abs, relPath } = subdirs[i]!;
-        stack.push({ dir: abs, relDir: relPath, ignores: localIgnores, bases: localBases });
+        const { abs, relPath, inCache: subInCache } = subdirs[i]!;
+        stack.push({ dir: abs, relDir: relPath, ignores: localIgnores, bases: localBases, inCache: subInCache });
       }
     }
   }
   const list = [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return { root, files: list, errors };
+  cacheSources.sort();
+  return { root, files: list, errors, cacheSources };
 }
 
 /** The root `discover` reports paths relative to: the one directory given, else `cwd`. */
@@ -117,7 +132,8 @@ export function discoverRoot(cwd: string, paths: readonly string[]): string {
   return scanRoot(cwd, inputPaths(cwd, paths));
 }
 
-function inputPaths(cwd: string, paths: readonly string[]): string[] {
+/** The absolute paths a scan of `paths` walks (the working directory when none is given). */
+export function inputPaths(cwd: string, paths: readonly string[]): string[] {
   return (paths.length > 0 ? paths : ["."]).map((p) => resolve(cwd, p));
 }
 

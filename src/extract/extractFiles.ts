@@ -22,8 +22,12 @@ export interface ExtractFilesOptions {
   maxFileBytes: number;
   /** Per-file extraction budget in milliseconds. */
   fileTimeoutMs?: number;
-  /** The facts cache: its directory and the extractor's fingerprint (`extractorFingerprint`); null or absent: no cache. */
-  cache?: { dir: string; fingerprint: string } | null;
+  /**
+   * The facts cache: its directory (checked and prepared, see cache/cacheRoot.ts), the
+   * extractor's fingerprint (`extractorFingerprint`), the user's cache key, and why the directory
+   * could not be prepared, if it could not; null or absent: no cache.
+   */
+  cache?: { dir: string; fingerprint: string; key: Buffer; rootError?: string | null } | null;
   extract: ExtractOptions;
   onFile?: (done: number, total: number) => void;
 }
@@ -67,7 +71,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   const jobs = options.jobs ?? defaultJobs();
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, not ${jobs}`);
   const timeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
-  const cache = options.cache ? new FactsCache(options.cache.dir, options.cache.fingerprint) : null;
+  const cache = options.cache ? new FactsCache(options.cache.dir, options.cache.fingerprint, options.cache.key, options.cache.rootError ?? null) : null;
   const pool = new ExtractionPool({ size: jobs, timeoutMs, extract: options.extract });
   const facts: (FileFacts | null)[] = new Array(files.length).fill(null);
   const errors: FileError[][] = Array.from({ length: files.length }, () => []);
