@@ -35,9 +35,9 @@ export interface ScanOptions {
   maxFileBytes?: number;
   /** Called after each file is extracted (for progress bars). */
   onFile?: (done: number, total: number) => void;
-  /** Worker threads that parse files; default the number of cores. Output does not depend on it. */
+  /** Worker threads that parse files, at most MAX_JOBS; default the number of cores. Output does not depend on it. */
   jobs?: number;
-  /** Per-file extraction time budget in milliseconds (default 20 s); a file over it is skipped and reported. */
+  /** Per-file extraction time budget in milliseconds, 100 to 3,600,000 (default 20 s); a file over it is skipped and reported. */
   fileTimeoutMs?: number;
   /**
    * Directory of the caches (relative to `cwd`); absent or null: no cache. The CLI defaults it to
@@ -97,6 +97,12 @@ export interface ScanResult {
   extraction?: ScanStats;
   /** Findings the baseline covered (not in `findings`). Not part of the JSON output. */
   baselined?: number;
+  /**
+   * Files whose facts the analysis used: `summary.files` less those unreadable, over a size or
+   * time budget, or fatal to their worker (each in `errors`). A file with syntax errors is
+   * analysed, around them. Not part of the JSON output.
+   */
+  analysedFiles?: number;
 }
 
 export interface ScanStats extends ExtractionStats {
@@ -109,6 +115,17 @@ export interface ScanStats extends ExtractionStats {
 export { UsageError };
 
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
+/**
+ * Most extraction workers. Parsing is CPU-bound: workers beyond the cores only share them, each
+ * file then takes longer in wall time, and files start to run out of their time budget.
+ */
+export const MAX_JOBS = 64;
+/**
+ * Bounds of the per-file time budget: Node's timers cannot wait more than 2^31 - 1 ms (a longer
+ * delay fires at once), and a budget under 0.1 s would skip nearly every file.
+ */
+export const MIN_FILE_TIMEOUT_MS = 100;
+export const MAX_FILE_TIMEOUT_MS = 3_600_000;
 
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
@@ -116,6 +133,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const startedAt = Date.now();
   const { rules, unknown } = selectRules(options.select, options.ignore);
   if (unknown.length > 0) throw new UsageError(`unknown rule selector: ${unknown.join(", ")} (see \`stalecheck rules\`)`);
+  if (options.jobs !== undefined && options.jobs > MAX_JOBS) throw new UsageError(`jobs must be at most ${MAX_JOBS}, not ${options.jobs}`);
+  const timeout = options.fileTimeoutMs;
+  if (timeout !== undefined && !(timeout >= MIN_FILE_TIMEOUT_MS && timeout <= MAX_FILE_TIMEOUT_MS)) {
+    throw new UsageError(`fileTimeoutMs must be between ${MIN_FILE_TIMEOUT_MS} and ${MAX_FILE_TIMEOUT_MS} ms, not ${timeout}`);
+  }
   // A path that does not exist is a typo in a command line or CI script: fail loudly, exit 2.
   const cwd = options.cwd ?? process.cwd();
   const paths = options.paths ?? [];
@@ -192,6 +214,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     }
   }
   const errors: ScanError[] = [...found.errors, ...analysis.fileErrors];
+  // Extraction errors with a line are syntax problems of a parsed file; one without is a file skipped whole.
+  const analysedFiles = found.files.length - new Set(analysis.fileErrors.filter((e) => e.line === undefined).map((e) => e.file)).size;
   const { findings, baselined } = narrowFindings(analysis.findings, found.root, changed, options);
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   return {
@@ -211,6 +235,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     settingsFiles: analysis.settingsFiles,
     extraction,
     ...(options.baseline ? { baselined } : {}),
+    analysedFiles,
   };
 }
 

@@ -1,7 +1,9 @@
 /** Command-line parsing: a small, strict parser so that a typo is an error, not a silent default. */
+import { globProblem } from "../config/fileFilters.js";
 import { parseByteSize } from "../config/size.js";
 import { nearest } from "../config/suggest.js";
 import { SEVERITIES, type Severity } from "../core/severity.js";
+import { MAX_FILE_TIMEOUT_MS, MAX_JOBS, MIN_FILE_TIMEOUT_MS } from "../scan.js";
 
 export type Format = "text" | "json" | "sarif" | "github";
 export const FORMATS: readonly Format[] = ["text", "json", "sarif", "github"];
@@ -103,13 +105,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     output: one(values, "--output") ?? null,
     select: list(values, "--select"),
     ignore: list(values, "--ignore"),
-    exclude: values.get("--exclude") ?? [],
+    exclude: excludeGlobs(values),
     failOn: failOn as Severity | undefined,
     includeNonRequest: flags.has("--include-non-request"),
     maxFileBytes: size === undefined ? undefined : parseSize(size),
-    jobs: optionalNumber(values, "--jobs", "a whole number of worker threads, 1 or more", (n) => Number.isInteger(n) && n >= 1),
+    jobs: optionalNumber(values, "--jobs", `a whole number of worker threads from 1 to ${MAX_JOBS}`, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_JOBS),
     cacheDir: cacheDirectory(values, flags),
-    fileTimeoutMs: secondsToMs(optionalNumber(values, "--file-timeout", "a number of seconds above 0", (n) => n > 0)),
+    fileTimeoutMs: secondsToMs(optionalNumber(values, "--file-timeout", `a number of seconds from ${MIN_FILE_TIMEOUT_MS / 1000} to ${MAX_FILE_TIMEOUT_MS / 1000}`, (n) => n * 1000 >= MIN_FILE_TIMEOUT_MS && n * 1000 <= MAX_FILE_TIMEOUT_MS)),
     config: one(values, "--config") ?? null,
     ...baselineFiles(values),
     changedSince: one(values, "--changed-since") ?? null,
@@ -123,6 +125,16 @@ function optionalNumber(values: Map<string, string[]>, name: string, what: strin
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || !valid(value)) throw new ArgsError(`${name} must be ${what}, not "${text}"`);
   return value;
+}
+
+/** --exclude globs, each usable: an empty one (an unset variable in a script) is a mistake, not "exclude nothing". */
+function excludeGlobs(values: Map<string, string[]>): string[] {
+  const globs = values.get("--exclude") ?? [];
+  for (const glob of globs) {
+    const problem = globProblem(glob, { configGlob: false });
+    if (problem) throw new ArgsError(`--exclude "${glob.length > 80 ? `${glob.slice(0, 77)}...` : glob}": ${problem}`);
+  }
+  return globs;
 }
 
 function secondsToMs(seconds: number | undefined): number | undefined {
@@ -180,24 +192,27 @@ Usage:
 
 Options for check:
   --format FORMAT           text, json, sarif (SARIF 2.1.0) or github (workflow annotations); default text
-  -o, --output FILE         write the report to FILE instead of standard output
+  -o, --output FILE         write the report to FILE instead of standard output (through a temporary
+                            file and a rename; never a symbolic link, directory or device; a relative
+                            FILE must stay inside the working directory)
   --select LIST             only these rules: codes, code prefixes (STC1) or names, comma separated
   --ignore LIST             skip these rules (same forms as --select)
   --fail-on SEVERITY        exit 1 only for findings at or above low|medium|high|critical (default: low)
                             (flags override the configuration: [tool.stalecheck] in pyproject.toml)
-  --exclude GLOB            skip paths matching GLOB (relative to the scan root); repeatable; replaces
-                            the configuration's exclude list
+  --exclude GLOB            skip paths matching GLOB (relative to the scan root; not empty); repeatable;
+                            replaces the configuration's exclude list
   --config FILE             read this configuration file instead of the nearest stalecheck.toml or
                             pyproject.toml [tool.stalecheck]
   --baseline FILE           do not report the findings recorded in FILE
-  --write-baseline FILE     record every current finding in FILE and exit 0
+  --write-baseline FILE     record every current finding in FILE and exit 0 (written as --output is)
   --changed-since REV       report only findings in files changed since git revision REV (the whole
                             project is still analysed)
   --no-progress             no progress bar on stderr
   --include-non-request     also report in tests, migrations and management commands
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)
-  --file-timeout SECONDS    skip (and report) a file whose extraction takes longer (default: 20)
-  -j, --jobs N              worker threads that parse files (default: the number of cores)
+  --file-timeout SECONDS    skip (and report) a file whose extraction takes longer (0.1 to 3600;
+                            default: 20)
+  -j, --jobs N              worker threads that parse files, 1 to 64 (default: the number of cores)
   --cache-dir DIR           cache directory (default: .stalecheck-cache in the working directory); its
                             entries are sealed with a key kept in $STALECHECK_KEY_DIR, else
                             $XDG_CACHE_HOME/stalecheck, else ~/.cache/stalecheck. Refused: empty,
@@ -207,5 +222,6 @@ Options for check:
   -h, --help                show this help
   -V, --version             show the version
 
-Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage, configuration or internal error.
+Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage, configuration or internal error,
+or no file could be analysed (all unreadable, too large or over their time budget).
 `;

@@ -45,6 +45,20 @@ export function planCheck(args: CheckArgs, cwd: string): CheckPlan {
   return { scan, failOn: args.failOn ?? config.failOn ?? "low", configFile: file };
 }
 
+/**
+ * Why a scan proves nothing, or null: it analysed no file, and not because there was none:
+ * every file it found, or every `*.py` it met, was unreadable, over a budget or fatal to its
+ * worker. Files with syntax errors are analysed around them; an empty tree is not a failure.
+ */
+export function unanalysedProblem(result: ScanResult): string | null {
+  if (result.analysedFiles === undefined || result.analysedFiles > 0) return null;
+  const skipped = result.errors.filter((e) => e.line === undefined);
+  if (skipped.length === 0) return null;
+  const count = new Set(skipped.map((e) => e.file)).size;
+  const first = skipped[0]!;
+  return `no file could be analysed: ${count === 1 ? "the only one was" : `all ${count} were`} skipped (${first.file}: ${first.message}${count > 1 ? "; …" : ""})`;
+}
+
 /** The report in the chosen format. SARIF and GitHub paths are relative to `cwd`, the repository root in CI. */
 export function renderReport(format: Format, result: ScanResult, options: { color: boolean; cwd: string }): string {
   switch (format) {

@@ -1,16 +1,17 @@
 /** The CLI: the only module that knows about argv, exit codes, TTYs and the environment. */
-import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ruleDocMarkdown } from "../report/ruleDocs.js";
 import { formatBaseline } from "../report/baseline.js";
 import { formatEndpointsJson, formatEndpointsText } from "../report/endpoints.js";
 import { cacheKeyDirectory } from "../cache/cacheKey.js";
+import { escapeControl, escapeControlKeepingLines } from "../report/escape.js";
 import { RULES, findRule } from "../rules/registry.js";
 import { UsageError } from "../core/errors.js";
 import { type ScanOptions, atOrAbove, scan } from "../scan.js";
 import { TOOL_VERSION } from "../version.js";
 import { ArgsError, HELP, parseArgs } from "./args.js";
-import { planCheck, renderReport } from "./checkRun.js";
+import { planCheck, renderReport, unanalysedProblem } from "./checkRun.js";
+import { checkOutputPath, writeOutputFile } from "./outputFile.js";
 import { progressBar } from "./progress.js";
 
 export interface CliIO {
@@ -32,15 +33,6 @@ export const EXIT_ERROR = 2;
  * warning; a --cache-dir that may not be used is a usage error.
  */
 export const DEFAULT_CACHE_DIR = ".stalecheck-cache";
-
-/** Writes a report or baseline; a path that cannot be written is the user's to fix, not an internal error. */
-function writeOutput(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (error) {
-    throw new UsageError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
 
 /** The scan's cache options: --cache-dir as given (scan() resolves it, and refuses an empty one), or the default. */
 function cacheOptions(cacheDir: string | null | undefined, io: CliIO): Pick<ScanOptions, "cacheDir" | "cacheDirDefault" | "cacheKeyDir"> {
@@ -82,7 +74,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     case "explain": {
       const rule = findRule(args.rule);
       if (!rule) {
-        io.stderr(`stalecheck: no rule "${args.rule}"; \`stalecheck rules\` lists them\n`);
+        io.stderr(`stalecheck: no rule "${escapeControl(args.rule)}"; \`stalecheck rules\` lists them\n`);
         return EXIT_ERROR;
       }
       io.stdout(ruleDocMarkdown(rule.meta));
@@ -94,6 +86,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   }
   const progress = args.progress && io.stderrIsTTY ? progressBar(io.stderr) : null;
   try {
+    // Refused outputs (links, paths leaving the working directory) fail before the scan.
+    if (args.output !== null) checkOutputPath(args.output, io.cwd, "--output");
+    if (args.writeBaseline !== null) checkOutputPath(args.writeBaseline, io.cwd, "--write-baseline");
     const plan = planCheck(args, io.cwd);
     const result = await scan({
       ...plan.scan,
@@ -105,31 +100,44 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     progress?.finish();
     if (result.extraction?.cacheUnavailable) io.stderr(`stalecheck: warning: running without the cache: ${result.extraction.cacheUnavailable}\n`);
     if (result.extraction?.cacheWriteError) {
-      io.stderr(`stalecheck: warning: could not write the facts cache (${result.extraction.cacheWriteError}); choose another --cache-dir or pass --no-cache\n`);
+      io.stderr(`stalecheck: warning: could not write the facts cache (${escapeControl(result.extraction.cacheWriteError)}); choose another --cache-dir or pass --no-cache\n`);
     }
+    // A scan that could read none of its files says nothing about the code: not a pass.
+    const unanalysed = unanalysedProblem(result);
     if (args.command === "endpoints") {
       const listing = args.format === "json" ? formatEndpointsJson(result) : formatEndpointsText(result);
-      if (args.output !== null) writeOutput(resolve(io.cwd, args.output), listing);
+      if (args.output !== null) writeOutputFile(args.output, io.cwd, "--output", listing);
       else io.stdout(listing);
+      if (unanalysed) throw new UsageError(`${unanalysed}; \`stalecheck check\` lists why for each`);
       return EXIT_OK;
     }
     if (args.writeBaseline !== null) {
-      writeOutput(resolve(io.cwd, args.writeBaseline), formatBaseline(result.findings));
-      io.stderr(`stalecheck: wrote ${result.findings.length} ${result.findings.length === 1 ? "finding" : "findings"} to the baseline ${args.writeBaseline}\n`);
+      if (unanalysed) throw new UsageError(`${unanalysed}; no baseline written (\`stalecheck check\` lists why for each file)`);
+      writeOutputFile(args.writeBaseline, io.cwd, "--write-baseline", formatBaseline(result.findings));
+      io.stderr(`stalecheck: wrote ${result.findings.length} ${result.findings.length === 1 ? "finding" : "findings"} to the baseline ${escapeControl(args.writeBaseline)}\n`);
       return EXIT_OK;
     }
     const color = args.output === null && io.stdoutIsTTY && !io.env.NO_COLOR;
     const report = renderReport(args.format, result, { color, cwd: io.cwd });
-    if (args.output !== null) writeOutput(resolve(io.cwd, args.output), report);
+    if (args.output !== null) writeOutputFile(args.output, io.cwd, "--output", report);
     else io.stdout(report);
+    if (unanalysed) throw new UsageError(`${unanalysed}; the report lists why for each`);
     return atOrAbove(result.findings, plan.failOn).length > 0 ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {
     progress?.finish();
     if (error instanceof UsageError) {
-      io.stderr(`stalecheck: ${error.message}\n`);
+      io.stderr(`stalecheck: ${escapeControl(error.message)}\n`);
       return EXIT_ERROR;
     }
-    io.stderr(`stalecheck: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    io.stderr(`stalecheck: internal error: ${internalErrorText(error)}\n`);
     return EXIT_ERROR;
   }
+}
+
+/** An unexpected error's message (escaped: it may quote the scanned tree) and stack frames. */
+function internalErrorText(error: unknown): string {
+  if (!(error instanceof Error)) return escapeControl(String(error));
+  const head = String(error);
+  const stack = error.stack ?? head;
+  return stack.startsWith(head) ? escapeControl(head) + escapeControlKeepingLines(stack.slice(head.length)) : escapeControlKeepingLines(stack);
 }

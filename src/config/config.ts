@@ -3,16 +3,22 @@
  * nearest `stalecheck.toml`, or the file given with `--config`. Every key is checked: an
  * unknown key or a bad value is an error naming the key (and, for a typo, the key meant).
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { isWithin } from "../discover/paths.js";
+import { UnreadableFile, readRegularFile } from "../discover/regularFile.js";
 import { RULES, selectRules } from "../rules/registry.js";
 import { UsageError } from "../core/errors.js";
 import { SEVERITIES, type Severity } from "../core/severity.js";
+import { globProblem } from "./fileFilters.js";
 import { parseByteSize } from "./size.js";
 import { nearest } from "./suggest.js";
 
 export class ConfigError extends UsageError {}
+
+/** Largest configuration file read: a real one is a few kilobytes. */
+export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
 
 /** What a configuration file says, validated; paths made absolute. */
 export interface StalecheckConfig {
@@ -59,7 +65,7 @@ const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const KEYS: Record<string, { field: keyof StalecheckConfig; check: Check }> = {
   select: { field: "select", check: (v, k) => ruleSelectors(v, k) },
   ignore: { field: "ignore", check: (v, k) => ruleSelectors(v, k) },
-  exclude: { field: "exclude", check: (v, k) => strings(v, k) },
+  exclude: { field: "exclude", check: (v, k) => globs(v, k) },
   "fail-on": { field: "failOn", check: (v, k) => oneOf(v, k, SEVERITIES) },
   "per-file-ignores": { field: "perFileIgnores", check: perFileIgnores },
   "include-non-request": { field: "includeNonRequest", check: boolean },
@@ -73,6 +79,11 @@ const KEYS: Record<string, { field: keyof StalecheckConfig; check: Check }> = {
 };
 
 export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
+
+/** The spec of a key; own keys only, so that `constructor` or `__proto__` is an unknown key, not Object's. */
+function keySpec(key: string): (typeof KEYS)[string] | undefined {
+  return Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
+}
 
 /**
  * Finds and reads the configuration for a scan: `configFile` when given, otherwise the
@@ -118,7 +129,7 @@ export function readConfigFile(file: string, cwd = process.cwd(), base = dirname
   const where = isPyproject ? `[tool.stalecheck] in ${shown}` : shown;
   const config: StalecheckConfig = {};
   for (const [key, value] of Object.entries(table)) {
-    const spec = KEYS[key];
+    const spec = keySpec(key);
     if (!spec) {
       const hint = key === "tool" && !isPyproject
         ? " (stalecheck.toml takes its keys at the top level, without [tool.stalecheck])"
@@ -132,21 +143,52 @@ export function readConfigFile(file: string, cwd = process.cwd(), base = dirname
       throw error;
     }
   }
-  if (config.baseline !== undefined) config.baseline = resolve(base, config.baseline);
+  if (config.baseline !== undefined) {
+    try {
+      config.baseline = pathInside(base, config.baseline, "baseline");
+    } catch (error) {
+      if (error instanceof ValueError) throw new ConfigError(`${where}: ${error.message}`);
+      throw error;
+    }
+  }
   return config;
+}
+
+/**
+ * A path the configuration names, which the repository controls: relative, and inside `base`
+ * (the configuration's directory) also once links are resolved, so that a committed
+ * configuration cannot point stalecheck at a file elsewhere on the machine.
+ */
+function pathInside(base: string, value: string, key: string): string {
+  if (isAbsolute(value)) throw new ValueError(`"${key}" must be a path relative to the configuration's directory, not the absolute path "${value}" (give an absolute path on the command line instead)`);
+  const path = resolve(base, value);
+  if (!isWithin(base, path)) throw new ValueError(`"${key}": "${value}" leads out of the configuration's directory`);
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    // Missing: reading it says so.
+    return path;
+  }
+  if (!isWithin(realpathSync(base), real)) throw new ValueError(`"${key}": "${value}" is or passes through a symbolic link that leads out of the configuration's directory`);
+  return path;
 }
 
 function readToml(file: string, shown: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readRegularFile(file, MAX_CONFIG_BYTES);
   } catch (error) {
-    throw new ConfigError(`cannot read ${shown}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    if (error instanceof UnreadableFile) throw new ConfigError(`cannot read ${shown}: ${error.message}`);
+    throw error;
   }
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`${shown} is not valid TOML: ${(error as Error).message.replace(/\n[\s\S]*$/, "")}`);
+    // Only the first line of the message and the position: the rest quotes the file, which may not be a configuration at all.
+    const { line, column } = error as { line?: number; column?: number };
+    const where = typeof line === "number" && typeof column === "number" ? ` (line ${line}, column ${column})` : "";
+    throw new ConfigError(`${shown} is not valid TOML: ${(error as Error).message.replace(/\n[\s\S]*$/, "")}${where}`);
   }
 }
 
@@ -178,6 +220,15 @@ function strings(value: unknown, key: string): string[] {
     throw new ValueError(`"${key}" must be a list of non-empty strings, like ["…"], not ${show(value)}`);
   }
   return value.map((v: string) => v.trim());
+}
+
+function globs(value: unknown, key: string): string[] {
+  const list = strings(value, key);
+  for (const glob of list) {
+    const problem = globProblem(glob, { configGlob: true });
+    if (problem) throw new ValueError(`"${key}": "${glob.length > 80 ? `${glob.slice(0, 77)}...` : glob}" ${problem.startsWith("names") ? problem : `is not a usable glob: ${problem}`}`);
+  }
+  return list;
 }
 
 function nonEmptyString(value: unknown, key: string): string {
@@ -222,10 +273,12 @@ function pythonNames(value: unknown, key: string): string[] {
 
 function perFileIgnores(value: unknown, key: string): Record<string, string[]> {
   if (!isTable(value)) throw new ValueError(`"${key}" must be a table of glob = ["rule", …], not ${show(value)}`);
-  const out: Record<string, string[]> = {};
+  const entries: [string, string[]][] = [];
   for (const [glob, selectors] of Object.entries(value)) {
     if (isAbsolute(glob)) throw new ValueError(`"${key}": "${glob}" must be relative to the directory of the configuration file`);
-    out[glob] = ruleSelectors(selectors, `${key}."${glob}"`);
+    globs([glob], key);
+    entries.push([glob, ruleSelectors(selectors, `${key}."${glob}"`)]);
   }
-  return out;
+  // fromEntries defines own properties: a "__proto__" glob stays a glob, not the object's prototype.
+  return Object.fromEntries(entries);
 }

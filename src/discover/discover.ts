@@ -1,11 +1,14 @@
 /**
  * The discover stage: which Python files a scan reads. Iterative, sorted, honours .gitignore
  * files and --exclude globs, never follows directory symlinks (no loops, nothing outside the tree).
+ * Whatever named `*.py` is not read is reported: a FIFO, socket or device (never opened), a link
+ * leaving the tree, a name that is not valid UTF-8.
  */
-import { readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { type Dirent, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import picomatch from "picomatch";
+import { fileKind } from "./regularFile.js";
 
 export interface DiscoveredFile {
   /** Absolute path. */
@@ -62,18 +65,23 @@ export function discover(options: DiscoverOptions): DiscoverResult {
       files.set(input, { absolute: input, path: rel(input) });
       continue;
     }
+    if (!stat.isDirectory()) {
+      errors.push({ file: rel(input), message: `cannot read file: not a regular file (${fileKind(stat)}); skipped` });
+      continue;
+    }
     // Relative paths are built by appending names: path.relative per entry cost more than the walk.
     type Pending = { dir: string; relDir: string; ignores: Ignore[]; bases: string[]; inCache: boolean };
     const stack: Pending[] = [{ dir: input, relDir: rel(input), ignores: [], bases: [], inCache: input === options.cacheDir }];
     while (stack.length > 0) {
       const { dir, relDir, ignores, bases, inCache } = stack.pop()!;
-      let entries;
+      let listing;
       try {
-        entries = readdirSync(dir, { withFileTypes: true });
+        listing = listDirectory(dir);
       } catch (error) {
         if (!inCache) errors.push({ file: rel(dir), message: `cannot read directory: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
         continue;
       }
+      const { entries, undecodable } = listing;
       const localIgnores = [...ignores];
       const localBases = [...bases];
       if (!inCache && entries.some((e) => e.name === ".gitignore" && e.isFile())) {
@@ -89,6 +97,15 @@ export function discover(options: DiscoverOptions): DiscoverResult {
           const relToBase = relative(localBases[i]!, abs).split(sep).join("/");
           return relToBase !== "" && ig.ignores(isDir ? `${relToBase}/` : relToBase);
         });
+      for (const entry of undecodable) {
+        const relPath = relDir === "." ? entry.display : `${relDir}/${entry.display}`;
+        // Ignore rules and globs see the name as Node decodes it (invalid bytes as U+FFFD).
+        const lossy = join(dir, entry.lossy);
+        const lossyRel = relDir === "." ? entry.lossy : `${relDir}/${entry.lossy}`;
+        if (isIgnored(lossy, entry.isDirectory) || excluded?.(lossyRel) || options.skip?.(lossy)) continue;
+        if (entry.isDirectory) errors.push({ file: relPath, message: "directory name is not valid UTF-8; skipped with everything in it" });
+        else if (entry.lossy.endsWith(".py")) errors.push({ file: relPath, message: "file name is not valid UTF-8; skipped" });
+      }
       const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const subdirs: { abs: string; relPath: string; inCache: boolean }[] = [];
       for (const entry of sorted) {
@@ -113,6 +130,7 @@ export function discover(options: DiscoverOptions): DiscoverResult {
             }
           }
           if (entry.isFile() || entry.isSymbolicLink()) files.set(abs, { absolute: abs, path: relPath });
+          else errors.push({ file: relPath, message: `cannot read file: not a regular file (${direntKind(entry)}); skipped` });
         }
       }
       for (let i = subdirs.length - 1; i >= 0; i--) {
@@ -125,6 +143,64 @@ export function discover(options: DiscoverOptions): DiscoverResult {
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   cacheSources.sort();
   return { root, files: list, errors, cacheSources };
+}
+
+/** A directory entry whose name is not valid UTF-8: `display` shows the bad bytes as `\xff`, `lossy` is Node's decoding. */
+interface UndecodableEntry {
+  display: string;
+  lossy: string;
+  isDirectory: boolean;
+}
+
+/**
+ * A directory's entries. Node decodes names as UTF-8, replacing invalid bytes with U+FFFD, and
+ * such a name no longer opens its file: those are listed apart, from a second listing as bytes
+ * (taken only when some name holds U+FFFD).
+ */
+function listDirectory(dir: string): { entries: Dirent[]; undecodable: UndecodableEntry[] } {
+  const entries = readdirSync(dir, { withFileTypes: true });
+  if (!entries.some((e) => e.name.includes("\uFFFD"))) return { entries, undecodable: [] };
+  const valid = new Map<string, number>();
+  const undecodable: UndecodableEntry[] = [];
+  for (const raw of readdirSync(dir, { withFileTypes: true, encoding: "buffer" })) {
+    const lossy = raw.name.toString("utf8");
+    if (Buffer.from(lossy, "utf8").equals(raw.name)) valid.set(lossy, (valid.get(lossy) ?? 0) + 1);
+    else undecodable.push({ display: escapeInvalidUtf8(raw.name), lossy, isDirectory: raw.isDirectory() });
+  }
+  undecodable.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
+  // A valid name may hold U+FFFD itself, and equal an invalid one's decoding: keep it once.
+  const kept = entries.filter((e) => {
+    const left = valid.get(e.name) ?? 0;
+    valid.set(e.name, left - 1);
+    return left > 0;
+  });
+  return { entries: kept, undecodable };
+}
+
+/** Bytes as UTF-8 text, each byte that is not part of a valid sequence written `\xHH`. */
+function escapeInvalidUtf8(bytes: Buffer): string {
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const piece = length > 0 && i + length <= bytes.length ? bytes.subarray(i, i + length) : null;
+    if (piece && Buffer.from(piece.toString("utf8"), "utf8").equals(piece)) {
+      out += piece.toString("utf8");
+      i += length;
+    } else {
+      out += `\\x${b.toString(16).padStart(2, "0")}`;
+      i++;
+    }
+  }
+  return out;
+}
+
+function direntKind(entry: Dirent): string {
+  if (entry.isFIFO()) return "a FIFO";
+  if (entry.isSocket()) return "a socket";
+  if (entry.isCharacterDevice()) return "a character device";
+  if (entry.isBlockDevice()) return "a block device";
+  return "not a regular file";
 }
 
 /** The root `discover` reports paths relative to: the one directory given, else `cwd`. */

@@ -1,5 +1,6 @@
 /** Reads a Python source file into text, or says clearly why it cannot be scanned. */
 import { type Stats, readFileSync, statSync } from "node:fs";
+import { fileKind, formatBytes } from "./regularFile.js";
 
 /** What `stat` says about a file: size, modification and change times, inode. */
 export interface FileIdentity {
@@ -35,7 +36,7 @@ export function readSource(absolute: string, maxBytes: number): SourceRead {
 
 function readStatted(absolute: string, stat: Stats, maxBytes: number): { ok: true; text: string } | { ok: false; reason: string } {
   // Reading a FIFO blocks until a writer comes, and a device may never end: never read them.
-  if (!stat.isFile()) return { ok: false, reason: `cannot read file: not a regular file (${stat.isDirectory() ? "a directory" : "a FIFO, socket or device"})` };
+  if (!stat.isFile()) return { ok: false, reason: `cannot read file: not a regular file (${fileKind(stat)})` };
   const size = stat.size;
   if (size > maxBytes) {
     return { ok: false, reason: `skipped: ${formatBytes(size)} is over the ${formatBytes(maxBytes)} file size limit (--max-file-size)` };
@@ -77,10 +78,4 @@ function firstInvalidUtf8(bytes: Buffer): number {
     }
   }
   return low;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }

@@ -21,9 +21,19 @@ export function isRequestCode(path: string): boolean {
 }
 
 /**
+ * Python reads `\r\n` and a lone `\r` (old Mac files) as line ends; tree-sitter-python takes
+ * only `\n`, and would read a CR-only file as one broken line. Each becomes one `\n`, so line
+ * numbers stay those of the file.
+ */
+function normalizeLineEnds(source: string): string {
+  return source.includes("\r") ? source.replace(/\r\n?/g, "\n") : source;
+}
+
+/**
  * Parses one file and returns its facts. Pure: the same path and source give the same facts.
  */
-export async function extractFileFacts(path: string, source: string, options: ExtractOptions = {}): Promise<FileFacts> {
+export async function extractFileFacts(path: string, text: string, options: ExtractOptions = {}): Promise<FileFacts> {
+  const source = normalizeLineEnds(text);
   const root = await parsePython(source);
   const lines = new SourceLines(source);
   const scan = scanModule(root, lines);

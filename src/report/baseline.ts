@@ -3,10 +3,10 @@
  * Entries are keyed on fingerprints (no line numbers: lines may shift and the function may be
  * edited elsewhere) and count identical findings, so one old entry never hides a new twin.
  */
-import { readFileSync } from "node:fs";
 import { UsageError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { identityKey } from "../core/fingerprint.js";
+import { UnreadableFile, readRegularFile } from "../discover/regularFile.js";
 import { TOOL_NAME } from "../version.js";
 
 export interface BaselineEntry {
@@ -64,13 +64,24 @@ export function applyBaseline(findings: readonly Finding[], baseline: Baseline):
   return { findings: findings.filter((f) => !hidden.has(f)), covered: hidden.size };
 }
 
+/** Largest baseline read: one entry is about 300 bytes, so this holds some 200,000 findings. */
+export const MAX_BASELINE_BYTES = 64 * 1024 * 1024;
+
+/** Reads a baseline: a regular file of at most MAX_BASELINE_BYTES holding a stalecheck baseline. */
 export function readBaseline(file: string): Baseline {
+  let text: string;
+  try {
+    text = readRegularFile(file, MAX_BASELINE_BYTES);
+  } catch (error) {
+    if (error instanceof UnreadableFile) throw new UsageError(`cannot read baseline ${file}: ${error.message}`);
+    throw error;
+  }
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read baseline ${file}: ${code ?? (error as Error).message}`);
+    data = JSON.parse(text);
+  } catch {
+    // Not JSON.parse's message: it quotes the text, and the file may not be a baseline at all.
+    throw new UsageError(`cannot read baseline ${file}: not valid JSON (write one with --write-baseline)`);
   }
   const entries = (data as Baseline | null)?.findings;
   const valid =

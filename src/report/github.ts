@@ -1,11 +1,16 @@
 /**
  * GitHub Actions workflow commands: one annotation per finding (`::error file=…,line=…::…`),
  * shown on the pull request's diff. Errors of the scan become warnings on their files.
+ * The runner reads one command per line: line breaks in the data are written %0A and %0D (as
+ * @actions/core does), so none can end the annotation and start a command of its own, and
+ * the other control characters of text from the scanned tree are escaped (the log viewer
+ * would interpret ANSI sequences); in file names, line breaks too.
  */
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { Finding } from "../core/finding.js";
 import type { Severity } from "../core/severity.js";
 import type { ScanResult } from "../scan.js";
+import { escapeControl as esc, escapeControlKeepingLines } from "./escape.js";
 
 export interface GithubOptions {
   /** Directory annotation paths are relative to: the repository root (the workflow's working directory). Default: the scan root. */
@@ -19,11 +24,11 @@ export function formatGithub(result: ScanResult, options: GithubOptions = {}): s
   const path = (file: string) => {
     const absolute = join(result.root, file);
     const rel = relative(baseDir, absolute);
-    return rel.startsWith("..") || isAbsolute(rel) ? absolute : rel.split(sep).join("/");
+    return esc(rel.startsWith("..") || isAbsolute(rel) ? absolute : rel.split(sep).join("/"));
   };
   const lines = result.findings.map((f) => annotation(f, path(f.file)));
   for (const e of result.errors) {
-    lines.push(`::warning ${properties({ file: path(e.file), ...(e.line !== undefined ? { line: String(e.line) } : {}), title: "stalecheck could not scan this" })}::${data(e.message)}`);
+    lines.push(`::warning ${properties({ file: path(e.file), ...(e.line !== undefined ? { line: String(e.line) } : {}), title: "stalecheck could not scan this" })}::${data(escapeControlKeepingLines(e.message))}`);
   }
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
@@ -37,7 +42,7 @@ function annotation(f: Finding, file: string): string {
     f.lock ? `lock: line ${f.lock.line}: ${f.lock.text}` : null,
     f.transaction ? `transaction: line ${f.transaction.line}: ${f.transaction.text}` : null,
   ].filter((x): x is string => x !== null);
-  const body = [f.message, ...related, `fix: ${f.remediation}`].join("\n");
+  const body = [f.message, ...related, `fix: ${f.remediation}`].map(escapeControlKeepingLines).join("\n");
   return `::${COMMAND[f.severity]} ${properties(props)}::${data(body)}`;
 }
 

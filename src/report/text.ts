@@ -1,6 +1,7 @@
 import type { Finding } from "../core/finding.js";
 import { SEVERITIES } from "../core/severity.js";
 import type { ScanResult } from "../scan.js";
+import { escapeControl as esc } from "./escape.js";
 
 export interface TextOptions {
   color: boolean;
@@ -11,21 +12,24 @@ type Style = keyof typeof STYLES;
 
 const SEVERITY_STYLE: Record<string, Style> = { critical: "magenta", high: "red", medium: "yellow", low: "blue" };
 
-/** Human-readable report: one block per finding, then errors, then a summary. */
+/**
+ * Human-readable report: one block per finding, then errors, then a summary. Everything that
+ * comes from the scanned tree (paths, names, source lines, messages quoting code) is escaped.
+ */
 export function formatText(result: ScanResult, options: TextOptions): string {
   const paint = (style: Style, text: string) => (options.color ? `\u001b[${STYLES[style][0]}m${text}\u001b[${STYLES[style][1]}m` : text);
   const lines: string[] = [];
   for (const f of result.findings) {
     lines.push(
-      `${paint("bold", `${f.file}:${f.line}:${f.column}`)} ${paint("bold", f.rule)} ${paint(SEVERITY_STYLE[f.severity] ?? "bold", f.severity)} ${f.name} ${paint("dim", `in ${f.function} (confidence: ${f.confidence})`)}`,
+      `${paint("bold", `${esc(f.file)}:${f.line}:${f.column}`)} ${paint("bold", f.rule)} ${paint(SEVERITY_STYLE[f.severity] ?? "bold", f.severity)} ${f.name} ${paint("dim", `in ${esc(f.function)} (confidence: ${f.confidence})`)}`,
     );
     lines.push(...frame(f, paint));
-    lines.push(`  ${f.message}`);
-    lines.push(`  ${paint("cyan", "fix:")} ${f.remediation}`);
+    lines.push(`  ${esc(f.message)}`);
+    lines.push(`  ${paint("cyan", "fix:")} ${esc(f.remediation)}`);
     lines.push("");
   }
   for (const e of result.errors) {
-    lines.push(`${paint("bold", e.line === undefined ? e.file : `${e.file}:${e.line}`)} ${paint("yellow", "error")} ${e.message}`);
+    lines.push(`${paint("bold", e.line === undefined ? esc(e.file) : `${esc(e.file)}:${e.line}`)} ${paint("yellow", "error")} ${esc(e.message)}`);
   }
   if (result.errors.length > 0) lines.push("");
   lines.push(summaryLine(result, paint));
@@ -35,11 +39,11 @@ export function formatText(result: ScanResult, options: TextOptions): string {
 function frame(f: Finding, paint: (style: Style, text: string) => string): string[] {
   const rows: [number, string, string][] = [];
   // A check in another file (a DRF permission class) is shown with its location, first.
-  if (f.check && f.check.file) rows.push([0, "check", `${f.check.file}:${f.check.line}: ${f.check.text}`]);
-  else if (f.check) rows.push([f.check.line, "check", f.check.text]);
-  if (f.transaction) rows.push([f.transaction.line, "atomic", f.transaction.text]);
-  if (f.lock) rows.push([f.lock.line, "lock", f.lock.text]);
-  rows.push([f.use.line, f.use.kind === "lock" ? "lock" : f.use.kind === "suppression" ? "noqa" : "use", f.use.text]);
+  if (f.check && f.check.file) rows.push([0, "check", `${esc(f.check.file)}:${f.check.line}: ${esc(f.check.text)}`]);
+  else if (f.check) rows.push([f.check.line, "check", esc(f.check.text)]);
+  if (f.transaction) rows.push([f.transaction.line, "atomic", esc(f.transaction.text)]);
+  if (f.lock) rows.push([f.lock.line, "lock", esc(f.lock.text)]);
+  rows.push([f.use.line, f.use.kind === "lock" ? "lock" : f.use.kind === "suppression" ? "noqa" : "use", esc(f.use.text)]);
   rows.sort((a, b) => a[0] - b[0]);
   const width = String(Math.max(...rows.map((r) => r[0]))).length;
   const out = rows.map(([line, label, text]) => `  ${paint("dim", `${(line === 0 ? "" : String(line)).padStart(width)} |`)} ${label.padEnd(6)} ${text}`);
@@ -47,7 +51,7 @@ function frame(f: Finding, paint: (style: Style, text: string) => string): strin
     // What lies between check and use, summarised just above the use row.
     const between = f.use.line - f.check.line - 1;
     const at = rows.findIndex(([line, label]) => line === f.use.line && label !== "check");
-    out.splice(at, 0, `  ${paint("dim", `${"⋮".padStart(width)} |`)} ${"".padEnd(6)} ${paint("dim", `${between} ${between === 1 ? "line" : "lines"} between: ${f.window}`)}`);
+    out.splice(at, 0, `  ${paint("dim", `${"⋮".padStart(width)} |`)} ${"".padEnd(6)} ${paint("dim", `${between} ${between === 1 ? "line" : "lines"} between: ${esc(f.window)}`)}`);
   }
   return out;
 }
