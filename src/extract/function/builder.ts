@@ -19,6 +19,11 @@ export interface FileContext {
   transactionNames: ReadonlySet<string>;
 }
 
+/** The dotted name a local name was imported as (`requests` for `import requests as r`); own properties only, so `constructor` is no import. */
+export function importedAs(ctx: FileContext, name: string): string | undefined {
+  return Object.hasOwn(ctx.imports, name) ? ctx.imports[name] : undefined;
+}
+
 /** What an expression evaluates to, as far as the model cares. */
 export type Value =
   | { kind: "queryset"; query: QueryShape; builtPos: number; defs: number[] }

@@ -35,13 +35,13 @@ function querysetMethod(
     return b.emitWrite(call, "m2m", [...baseDefs, ...b.referencedDefs(args)], baseDefs[0] ?? null, baseQuery);
   }
   // update()/create() keywords are values, not filters; only lookups narrow the rows.
-  const query = method in QUERYSET_WRITES && QUERYSET_WRITES[method] !== "get_or_create" ? baseQuery : refine(b, baseQuery, args);
+  const op = Object.hasOwn(QUERYSET_WRITES, method) ? QUERYSET_WRITES[method] : undefined;
+  const query = op && op !== "get_or_create" ? baseQuery : refine(b, baseQuery, args);
   if (SINGLE_FETCHES.has(method)) {
     const event = b.emitFetch(call, query, true, builtPos);
     return { kind: "fetch", event, query, single: true };
   }
   if (EXISTENCE_METHODS.has(method)) return existenceCheck(b, call, query, scopes, guard);
-  const op = QUERYSET_WRITES[method];
   if (op) {
     const keywords = keywordArguments(args);
     const write = b.emitWrite(call, op, b.closure([...baseDefs, ...b.referencedDefs(args)]), null, query);

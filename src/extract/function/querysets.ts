@@ -29,7 +29,7 @@ const NOT_QUERYSETS = new Set(["aggregate", "aaggregate", "explain", "aexplain",
  * The one test for both the middle of a chain and its last call.
  */
 export function mayBeCustomQuerysetMethod(method: string): boolean {
-  if (SINGLE_FETCHES.has(method) || EXISTENCE_METHODS.has(method) || method in QUERYSET_WRITES || MANAGER_CREATES.has(method) || NOT_QUERYSETS.has(method)) return false;
+  if (SINGLE_FETCHES.has(method) || EXISTENCE_METHODS.has(method) || Object.hasOwn(QUERYSET_WRITES, method) || MANAGER_CREATES.has(method) || NOT_QUERYSETS.has(method)) return false;
   return method !== "in_bulk" && !method.startsWith("_");
 }
 

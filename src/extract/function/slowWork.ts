@@ -2,7 +2,7 @@
 import type { SyntaxNode } from "../../parse/parser.js";
 import { field } from "../syntax.js";
 import { SLOW_FUNCTIONS, SLOW_ROOTS } from "../vocabulary.js";
-import { type CallSite, type MethodCallSite, OTHER, type Recogniser } from "./builder.js";
+import { type CallSite, type MethodCallSite, OTHER, type Recogniser, importedAs } from "./builder.js";
 
 /** `sleep(1)`, `send_mail(...)`. */
 export const slowFunction: Recogniser<CallSite> = {
@@ -19,7 +19,7 @@ export const slowMethod: Recogniser<MethodCallSite> = {
   recognise: ({ b, call, fn, name, args }) => {
     if (!SLOW_FUNCTIONS.has(name)) {
       const rootName = dottedRoot(fn);
-      if (!SLOW_ROOTS.has(b.ctx.imports[rootName]?.split(".")[0] ?? rootName)) return null;
+      if (!SLOW_ROOTS.has(importedAs(b.ctx, rootName)?.split(".")[0] ?? rootName)) return null;
     }
     b.events.push({ type: "slow", pos: call.startIndex, site: b.ctx.lines.site(call), what: fn.text });
     b.pushArgs(args);

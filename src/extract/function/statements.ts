@@ -10,7 +10,7 @@ import { blockExits, dominatedEnd, dottedName, field, rootIdentifier, span, unwr
 import { DENIAL_EXCEPTIONS, DENIAL_RESPONSES, INTEGRITY_ERRORS, RESPONSE_FACTORIES } from "../vocabulary.js";
 import { recordAttributeWrite, visitAssignment } from "./assignments.js";
 import { decoratorCheck, permCacheCleared } from "./authzChecks.js";
-import { FunctionBuilder, type Value } from "./builder.js";
+import { FunctionBuilder, type Value, importedAs } from "./builder.js";
 import { analyseCondition } from "./conditions.js";
 import { evaluateExpression } from "./expressions.js";
 
@@ -271,7 +271,7 @@ export class StatementWalker extends FunctionBuilder {
     const name = callee ? dottedName(callee) : null;
     if (!name) return false;
     const [head, ...rest] = name.split(".");
-    const resolved = [this.ctx.imports[head!] ?? head, ...rest].join(".");
+    const resolved = [importedAs(this.ctx, head!) ?? head, ...rest].join(".");
     if (this.ctx.transactionNames.has(resolved) || this.ctx.transactionNames.has(name)) return true;
     return resolved === "django.db.transaction.atomic" || name === "transaction.atomic" || resolved.endsWith("transaction.atomic");
   }
