@@ -92,8 +92,9 @@ const ROLE_NAMES = /(?:^|_)(?:role|roles)(?:_|$)/;
  * `raising` is true for statement-level calls that must raise to deny.
  */
 export function checkKindByName(name: string, raising: boolean): CheckKind | null {
-  if (name in USER_PERMISSION_METHODS) return USER_PERMISSION_METHODS[name]!;
-  if (name in KNOWN_CHECK_FUNCTIONS) return KNOWN_CHECK_FUNCTIONS[name]!;
+  // Own properties only: a Python name such as `constructor` must not find Object.prototype's.
+  if (Object.hasOwn(USER_PERMISSION_METHODS, name)) return USER_PERMISSION_METHODS[name]!;
+  if (Object.hasOwn(KNOWN_CHECK_FUNCTIONS, name)) return KNOWN_CHECK_FUNCTIONS[name]!;
   if (NOT_AUTHORIZATION.test(name)) return null;
   if (/^(a?is_in_group|in_group|user_in_group|is_group_member|in_groups)$/.test(name)) return "group";
   if (/^(has_role|has_roles|user_has_role|is_member|is_member_of|is_a_member)/.test(name) || ROLE_NAMES.test(name) && name.startsWith("has_")) return "membership";
@@ -108,7 +109,7 @@ export function checkKindByName(name: string, raising: boolean): CheckKind | nul
 
 /** Names recognised as known authorization APIs (not heuristics). */
 export function isKnownCheckApi(name: string): boolean {
-  return name in USER_PERMISSION_METHODS || name in KNOWN_CHECK_FUNCTIONS;
+  return Object.hasOwn(USER_PERMISSION_METHODS, name) || Object.hasOwn(KNOWN_CHECK_FUNCTIONS, name);
 }
 
 /** Decorators that gate a whole view on an authorization decision. */

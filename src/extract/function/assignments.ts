@@ -1,0 +1,120 @@
+/**
+ * Assignments: what each variable holds from here on (the request user, a queryset, a fetched
+ * object, a new instance, a check's answer, something derived from other variables), the fields
+ * written through `obj.field = ...`, and stores into containers that outlive the request.
+ */
+import type { SyntaxNode } from "../../parse/parser.js";
+import type { QueryShape } from "../facts.js";
+import { normaliseField } from "../moduleFacts.js";
+import { field, rootIdentifier, stringValue, unwrap } from "../syntax.js";
+import type { FunctionBuilder, Value } from "./builder.js";
+import { modelOf } from "./querysets.js";
+import { isRequestUser } from "./request.js";
+import { emitStore, storeTarget } from "./stores.js";
+
+export function visitAssignment(b: FunctionBuilder, node: SyntaxNode): void {
+  const left = field(node, "left");
+  const right = field(node, "right");
+  if (!left || !right) return b.pushChildren(node);
+  if (left.type === "identifier") {
+    assign(b, left.text, right);
+    return;
+  }
+  if ((left.type === "pattern_list" || left.type === "tuple_pattern") && left.namedChildren[0]?.type === "identifier") {
+    // obj, created = X.objects.get_or_create(...)
+    const value = b.evaluate(right);
+    const first = left.namedChildren[0];
+    if (first) b.define(first.text, value.kind === "new" ? "new-instance" : "fetch", node.startIndex, [], valueQuery(value));
+    return;
+  }
+  if (left.type === "attribute" && /^self\.\w+$/.test(left.text)) {
+    // self.invoice = get_object_or_404(...): tracked like a local for the rest of the method.
+    recordAttributeWrite(b, left, right);
+    assign(b, left.text, right);
+    return;
+  }
+  if (left.type === "subscript") {
+    const container = field(left, "value");
+    const index = field(left, "subscript");
+    const target = container ? storeTarget(b, container) : null;
+    if (target) {
+      if (index) b.push(index);
+      emitStore(b, node, target, target === "session" && index ? stringValue(index) ?? undefined : undefined, right, null);
+      return;
+    }
+  }
+  b.push(right);
+  if (left.type === "attribute") recordAttributeWrite(b, left, right);
+  else b.push(left);
+}
+
+/** `obj.field = value`: the field is mutable, on obj's model when it is known. */
+export function recordAttributeWrite(b: FunctionBuilder, left: SyntaxNode, value: SyntaxNode): void {
+  const name = field(left, "attribute")?.text;
+  const object = field(left, "object");
+  if (!name || !object) return;
+  const fieldName = normaliseField(name);
+  b.mutate(modelOf(b, object), [fieldName]);
+  // `if thread.category != category: thread.category = category` only sets what it compared.
+  const id = object.type === "identifier" ? b.lookup(object.text) : null;
+  if (id === null) return;
+  const assigned = value.text.replace(/\s+/g, " ");
+  for (const event of b.events) {
+    if (event.type === "check" && event.subjectDef === id && event.field === fieldName && event.comparedTo === assigned) event.idempotent = true;
+  }
+}
+
+function assign(b: FunctionBuilder, name: string, rightRaw: SyntaxNode): void {
+  const right = unwrap(rightRaw);
+  const pos = rightRaw.startIndex;
+  if (isRequestUser(right) || (right.type === "call" && /^(self\.)?request\.auser$/.test(field(right, "function")?.text ?? ""))) {
+    b.define(name, "request-user", pos, []);
+    return;
+  }
+  if (right.type === "attribute") {
+    const root = rootIdentifier(right);
+    const rootDef = root ? b.lookup(root.text) : null;
+    // `request.user.profile` / `inv.account`: a related object loaded lazily, without a lock.
+    if (b.isRequestUserDef(rootDef) || /^(self\.)?request\.user\.\w+$/.test(right.text)) {
+      b.define(name, "fetch", pos, rootDef !== null ? [rootDef] : [], { model: null, source: right.text, filterFields: [], filterRefsUser: true, locked: false });
+      return;
+    }
+  }
+  const value = b.evaluate(right);
+  switch (value.kind) {
+    case "queryset":
+      b.define(name, "queryset", pos, value.defs, value.query, value.builtPos);
+      return;
+    case "fetch": {
+      const id = b.define(name, "fetch", pos, [], value.query);
+      if (value.event) value.event.def = id;
+      return;
+    }
+    case "check":
+      b.define(name, "other", pos, []);
+      b.checkVars.set(name, value.events);
+      return;
+    case "new":
+      b.define(name, "new-instance", pos, b.referencedDefs(right), { model: value.model, source: value.model, filterFields: [], filterRefsUser: false, locked: false });
+      return;
+    case "call": {
+      value.event.resultDef = b.define(name, "derived", pos, value.event.argDefs);
+      b.checkVars.set(name, [value.event]);
+      return;
+    }
+    default: {
+      const from = b.referencedDefs(right);
+      if (right.type === "identifier" && from.length === 1) {
+        const source = b.defs[from[0]!]!;
+        b.define(name, source.origin, pos, from, source.query);
+      } else {
+        b.define(name, from.length > 0 ? "derived" : "other", pos, from);
+      }
+    }
+  }
+}
+
+function valueQuery(value: Value): QueryShape | undefined {
+  if (value.kind === "queryset" || value.kind === "fetch") return value.query;
+  return undefined;
+}

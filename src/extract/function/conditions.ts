@@ -1,0 +1,100 @@
+/**
+ * The checks a condition makes (an `if`/`elif` test, an `assert`, a returned boolean): calls
+ * (permission APIs, helpers, `exists()`), reads of a fetched object's fields (state checks),
+ * the request user's attributes, session keys, and variables holding earlier checks.
+ */
+import type { SyntaxNode } from "../../parse/parser.js";
+import type { GuardKind, Span } from "../facts.js";
+import { field, stringValue, unwrap } from "../syntax.js";
+import { existenceCheck, stateCheck, stateSubject, userAttributeKind } from "./authzChecks.js";
+import type { FunctionBuilder } from "./builder.js";
+import { isRequestSession, sessionKey } from "./request.js";
+
+const LITERALS = new Set(["string", "integer", "float", "true", "false", "none"]);
+
+/** Records the checks `condition` makes, guarding `scopes`. */
+export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scopes: Span[], guard: GuardKind | null): void {
+  const seenStates = new Set<string>();
+  const stack: SyntaxNode[] = [condition];
+  while (stack.length > 0) {
+    const node = unwrap(stack.pop()!);
+    switch (node.type) {
+      case "comparison_operator": {
+        const operands = node.namedChildren;
+        const operators = node.children.filter((c) => !c.isNamed).map((c) => c.type);
+        if (operands.length === 2 && operators.length === 1 && (operators[0] === "!=" || operators[0] === "==")) {
+          const [left, right] = operands as [SyntaxNode, SyntaxNode];
+          const subject = stateSubject(b, left) ? left : stateSubject(b, right) ? right : null;
+          if (subject) {
+            const other = subject === left ? right : left;
+            const event = stateCheck(b, subject, scopes, guard, seenStates);
+            // "Set it if it differs" from a computed value: recorded so that assigning exactly
+            // that value is recognised as order-independent. A literal is a state transition.
+            if (event && operators[0] === "!=" && !LITERALS.has(other.type)) event.comparedTo = other.text.replace(/\s+/g, " ");
+            stack.push(other);
+            continue;
+          }
+        }
+        if (operands.length === 2 && operators[0] === "in" && isRequestSession(operands[1]!)) {
+          const key = stringValue(operands[0]!);
+          if (key !== null) {
+            b.emitCheck(node, "session", scopes, guard, { byName: false, key });
+            continue;
+          }
+        }
+        for (const child of operands) stack.push(child);
+        continue;
+      }
+      case "call": {
+        const before = b.stack.length;
+        b.evaluate(node, scopes, guard);
+        // Sub-expressions of the call are conditions too (`not can(user, inv.owner)`).
+        const queued = b.stack.splice(before).map((item) => ("node" in item ? item.node : null));
+        for (const child of queued) if (child) stack.push(child);
+        continue;
+      }
+      case "attribute": {
+        if (stateSubject(b, node)) {
+          stateCheck(b, node, scopes, guard, seenStates);
+          continue;
+        }
+        const userKind = userAttributeKind(b, node);
+        if (userKind) {
+          b.emitCheck(node, userKind, scopes, guard, { byName: false });
+          continue;
+        }
+        const session = sessionKey(node);
+        if (session !== null) {
+          b.emitCheck(node, "session", scopes, guard, { byName: false, key: session });
+          continue;
+        }
+        // The whole chain was judged from its outermost link: continue below it (long chains stay linear).
+        let below: SyntaxNode | null = field(node, "object");
+        while (below && below.type === "attribute") below = field(below, "object");
+        if (below) stack.push(below);
+        continue;
+      }
+      case "identifier": {
+        const held = b.checkVars.get(node.text);
+        if (held) for (const event of held) event.scopes.push(...scopes);
+        const id = b.lookup(node.text);
+        const def = id === null ? null : b.defs[id];
+        if (def?.origin === "queryset" && def.query) existenceCheck(b, node, def.query, scopes, guard);
+        continue;
+      }
+      case "subscript": {
+        const session = sessionKey(node);
+        if (session !== null) {
+          b.emitCheck(node, "session", scopes, guard, { byName: false, key: session });
+          continue;
+        }
+        for (const child of node.namedChildren) stack.push(child);
+        continue;
+      }
+      case "lambda":
+        continue;
+      default:
+        for (const child of node.namedChildren) stack.push(child);
+    }
+  }
+}
