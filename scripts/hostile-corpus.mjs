@@ -45,6 +45,7 @@ export function generateHostileCorpus(outDir) {
   add("good/tabs_crlf.py", toTabsAndCrlf(fixture("STC101/function_views.py")), { expect: "findings", markersFrom: "good/tabs_crlf.py", why: "tab indentation and CRLF line ends" });
   add("good/bom.py", `\ufeff${fixture("STC108/quotas.py")}`, { expect: "findings", markersFrom: "good/bom.py", why: "UTF-8 byte order mark" });
   add("good/empty.py", "", { expect: "clean", why: "empty file" });
+  add("good/prototype_names.py", PROTOTYPE_NAMES, { expect: "findings", markersFrom: "good/prototype_names.py", why: "Python names that are JavaScript object members" });
   add("good/comments_only.py", "# A file that is only comments.\n#\n# def f(): pass\n" + "# filler\n".repeat(200), { expect: "clean", why: "only comments" });
 
   // Broken source: reported, never crashed on.
@@ -129,6 +130,23 @@ function writeIfNest(path, depth) {
   writeSync(fd, buffer);
   closeSync(fd);
 }
+
+/** Names the analysis looks up in the facts' plain objects (imports, models): never the prototype's. */
+const PROTOTYPE_NAMES = `from .models import Thing
+import constructor as hasOwnProperty
+
+
+def view(request):
+    if constructor.objects.filter(owner=request.user).exists():
+        return None
+    constructor.objects.create(owner=request.user)  # expect: STC108
+    toString.helper()
+    __proto__.x()
+    valueOf = hasOwnProperty.check(request)
+    if not toString(request.user):
+        return None
+    Thing.objects.filter(pk=1).update(x=1)
+`;
 
 const PYTHON2 = `# -*- coding: utf-8 -*-
 import urllib2

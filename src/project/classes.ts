@@ -1,6 +1,6 @@
 /** Class hierarchies across files: bases resolved through imports, attributes and methods by MRO. */
 import type { ClassFacts, FileFacts, FunctionFacts } from "../extract/facts.js";
-import type { ModuleIndex, Symbol } from "./modules.js";
+import { type ModuleIndex, type Symbol, importTarget } from "./modules.js";
 
 export type Ancestor = { file: FileFacts; cls: ClassFacts } | { external: string };
 
@@ -72,5 +72,5 @@ export function classOf(index: ModuleIndex, file: FileFacts, fn: FunctionFacts):
  * (`app.permissions.IsOwner`, whose head is not an import of the file).
  */
 export function resolveClassName(index: ModuleIndex, file: FileFacts, name: string): Symbol {
-  return name.includes(".") && !file.imports[name.split(".")[0]!] ? index.resolveQualified(name) : index.resolve(file, name);
+  return name.includes(".") && !importTarget(file, name.split(".")[0]!) ? index.resolveQualified(name) : index.resolve(file, name);
 }

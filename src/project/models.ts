@@ -5,6 +5,7 @@
  */
 import type { FileFacts, ModelFacts, QueryShape } from "../extract/facts.js";
 import { AUTHZ_MODEL } from "../extract/vocabulary.js";
+import { importTarget } from "./modules.js";
 
 /** Django's own models whose uniqueness the scanned tree does not define. */
 const BUILTIN_MODELS: ModelFacts[] = [
@@ -75,7 +76,7 @@ function sameSet(a: string[], b: string[]): boolean {
 /** The model is imported from a package outside the scanned tree: its constraints are unknown. */
 export function isExternalModel(index: ModelIndex, file: FileFacts, model: string): boolean {
   if (index.byName.has(model)) return false;
-  const target = file.imports[model];
+  const target = importTarget(file, model);
   if (!target || target.startsWith(".")) return false;
   return !index.localPackages.has(target.split(".")[0]!);
 }

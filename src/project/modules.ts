@@ -11,6 +11,14 @@ export type Symbol =
   /** Outside the scanned tree: the fully qualified name as far as imports tell. */
   | { kind: "external"; qualified: string };
 
+/**
+ * What `name` is imported as in `file`, or undefined. Own properties only: the facts' imports are
+ * a plain object, and a Python name such as `constructor` must not find Object's prototype.
+ */
+export function importTarget(file: FileFacts, name: string): string | undefined {
+  return Object.hasOwn(file.imports, name) ? file.imports[name] : undefined;
+}
+
 export class ModuleIndex {
   private readonly byModule = new Map<string, FileFacts>();
   private readonly byPath = new Map<string, FileFacts>();
@@ -85,7 +93,7 @@ export class ModuleIndex {
     if (!head) return { kind: "external", qualified: dotted };
     const local = this.localSymbol(file, head);
     if (local && rest.length === 0) return local;
-    const imported = file.imports[head];
+    const imported = importTarget(file, head);
     const qualified = imported ? [this.absolute(file, imported), ...rest].join(".") : local ? null : dotted;
     if (local && rest.length > 0) {
       // A method of a class defined here: `Class.method`.
@@ -145,7 +153,7 @@ export class ModuleIndex {
       const local = this.localSymbol(file, rest.join("."));
       if (local) return local;
       // Re-exported through the module's own imports (`from .views import *` is not followed).
-      const imported = file.imports[rest[0]!];
+      const imported = importTarget(file, rest[0]!);
       if (imported && depth < 8) return this.resolveQualifiedUncached([this.absolute(file, imported), ...rest.slice(1)].join("."), depth + 1);
       return { kind: "external", qualified };
     }

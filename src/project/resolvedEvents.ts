@@ -10,6 +10,7 @@ import { checkKindByName } from "../extract/vocabulary.js";
 import type { CallGraph } from "./callGraph.js";
 import type { ModelIndex } from "./models.js";
 import type { HelperSummary } from "./summaries.js";
+import { importTarget } from "./modules.js";
 
 /** The parts of the project that resolving events needs. */
 export interface EventLinks {
@@ -47,7 +48,7 @@ export function resolveEvents(links: EventLinks, file: FileFacts, fn: FunctionFa
 
 function callsLocalModule(models: ModelIndex, file: FileFacts, callee: string): boolean {
   if (callee.startsWith("self.")) return false;
-  const target = file.imports[callee.split(".")[0]!];
+  const target = importTarget(file, callee.split(".")[0]!);
   if (!target) return false;
   return target.startsWith(".") || models.localPackages.has(target.split(".")[0]!);
 }
@@ -93,7 +94,7 @@ function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary
 function callsDeclaredCheck(file: FileFacts, event: CallEvent, helpers: ReadonlySet<string>): boolean {
   if (helpers.size === 0 || event.scopes.length === 0) return false;
   const [head, ...rest] = event.callee.split(".");
-  const resolved = [file.imports[head!] ?? head, ...rest].join(".");
+  const resolved = [importTarget(file, head!) ?? head, ...rest].join(".");
   return helpers.has(rest.length > 0 ? rest[rest.length - 1]! : head!) || helpers.has(resolved) || helpers.has(event.callee);
 }
 
