@@ -59,6 +59,12 @@ export interface CheckEvent {
   receiver?: string;
   /** Session checks: the key read. */
   key?: string;
+  /**
+   * The call that makes the check, when there is one: the permission API or helper
+   * (`has_perm`, `get_all_permissions`, `can_edit`), or how an existence check asks (`exists`,
+   * `count`, `len`, `bool` for `if qs:`, `get` for get() / except DoesNotExist).
+   */
+  method?: string;
 }
 
 /** The shape of an ORM queryset expression, enough to compare two of them. */
@@ -121,6 +127,8 @@ export interface WriteEvent {
   via?: string;
   /** Enqueues: the task called (`send_payout` for `send_payout.delay(…)`). */
   task?: string;
+  /** Relation writes: an argument is the requesting user (`group.user_set.add(request.user)`). */
+  argsRefUser?: boolean;
 }
 
 export interface DiscloseEvent {

@@ -203,7 +203,7 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
       for (const e of found.fn.events) {
         if (e.type !== "check" || !RECHECK_KINDS.has(e.kind) || e.scopes.length === 0) continue;
         // DRF's own dispatch to permission classes is modelled through the permission classes.
-        if (/\bself\.check_(object_)?permissions\s*\(/.test(e.site.text)) continue;
+        if (e.receiver === "self" && (e.method === "check_permissions" || e.method === "check_object_permissions")) continue;
         if (e.kind === "state" && !checkedStateMutable(project, found.fn.defs, e)) continue;
         sources.push({ file: found.file, fn: found.fn, check: e });
       }

@@ -69,7 +69,7 @@ function staleAfterChange(model: FunctionModel): RuleHit[] {
   if (changes.length === 0) return hits;
   for (const read of model.events) {
     if (read.type !== "check" || read.kind !== "perm" || !read.receiver) continue;
-    const method = /\.(\w+)\s*\(/.exec(read.site.text.slice(read.site.text.indexOf(read.receiver)))?.[1] ?? "";
+    const method = read.method ?? "";
     if (!CACHED_PERMISSION_READS.test(method)) continue;
     const change = [...changes].reverse().find((c) => c.pos < read.pos && affects(model, c, read));
     if (!change) continue;
@@ -99,7 +99,7 @@ function affects(model: FunctionModel, change: WriteEvent, read: CheckEvent): bo
   if (root === read.receiver) return true;
   // group.user_set.add(user) / group.permissions.add(p): the user passed, or any user loaded before.
   const readDefs = read.onDefs ?? [];
-  if (/\.user_set$/.test(source)) return readDefs.some((d) => change.defs.includes(d)) || read.receiver === "request.user" && /request\.user/.test(change.site.text);
+  if (/\.user_set$/.test(source)) return readDefs.some((d) => change.defs.includes(d)) || read.receiver === "request.user" && change.argsRefUser === true;
   if (/\.permissions$/.test(source)) return readDefs.some((d) => (model.defs[d]?.pos ?? Infinity) < change.pos) || read.receiver === "request.user";
   return false;
 }

@@ -92,7 +92,7 @@ export const STC108: Rule = {
           `(${describeWindow(model, guard.pos, write.pos)} run in between); concurrent requests all pass the test and all create.` +
           (guard.query!.model && !known ? ` No model \`${guard.query!.model}\` is defined in the scanned tree, so its constraints are unknown.` : ""),
         remediation:
-          fields.length > 0 && guard.guard !== "except" && !/count|len/.test(guard.site.text)
+          fields.length > 0 && (guard.method === "exists" || guard.method === "bool")
             ? `Add \`models.UniqueConstraint(fields=[${fields.map((f) => `"${f}"`).join(", ")}], name=...)\` to ${target} and catch IntegrityError (or use \`get_or_create()\` on those fields); for a quota, lock the owning row with \`select_for_update()\` inside \`transaction.atomic()\` before counting.`
             : `Lock the owning row (e.g. the user or account) with \`select_for_update()\` inside \`transaction.atomic()\` before line ${guard.site.line}, and create inside the same block; or enforce the rule with a database constraint and handle IntegrityError.`,
       });

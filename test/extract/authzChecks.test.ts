@@ -104,7 +104,31 @@ describe("groups, memberships and existence", () => {
           if taken:
               raise ValidationError("taken")
     `, "register");
-    expect(x.events("check")).toMatchObject([{ kind: "exists", query: { filterFields: ["number"] } }]);
+    expect(x.events("check")).toMatchObject([{ kind: "exists", method: "bool", query: { filterFields: ["number"] } }]);
+  });
+
+  it("names how an existence check asks: exists(), count(), len(), a truth test, get() / except", async () => {
+    const x = await extract(py`
+      def quota(request):
+          mine = Invoice.objects.filter(owner=request.user)
+          if Account.objects.filter(email=request.POST["email"]).exists():
+              pass
+          if mine.count() >= 5 or len(mine) > 9:
+              pass
+    `, "quota");
+    expect(x.events("check").map((c) => c.method)).toEqual(["exists", "count", "len"]);
+  });
+
+  it("does not read a queryset passed to a call in a condition as a truth test of that queryset", async () => {
+    const x = await extract(py`
+      def remove(self, auth):
+          nodes = Node.objects.filter(parent=self)
+          if len(nodes) != Node.objects.visible_to(auth.user, nodes).count():
+              raise PermissionDenied
+          if helper(nodes):
+              return
+    `, "remove");
+    expect(x.events("check").map((c) => c.method)).toEqual(["len", "count"]);
   });
 });
 

@@ -16,13 +16,13 @@ const USER_ROLE_ATTRS = /^(role|roles|tier|plan|level|user_type|account_type|acc
 const NOT_ROLE_ATTRS = new Set(["is_authenticated", "is_anonymous", "is_active"]);
 
 /** `qs.exists()`, `len(qs)`, `if qs:`: an existence check, authorization when it asks about the user's groups or memberships. */
-export function existenceCheck(b: FunctionBuilder, at: SyntaxNode, query: QueryShape, scopes: Span[] | null, guard: GuardKind | null): Value {
+export function existenceCheck(b: FunctionBuilder, at: SyntaxNode, query: QueryShape, method: string, scopes: Span[] | null, guard: GuardKind | null): Value {
   // user.groups.filter(...).exists() and membership tables queried for the user are authorization.
   let kind: CheckKind = "exists";
   if (/\.groups$|^groups$/.test(query.source) && query.filterRefsUser) kind = "group";
   else if (/\.(user_permissions)$/.test(query.source)) kind = "perm";
   else if (query.model && query.filterRefsUser && /member|role|permission|grant|access|team|staff|admin/i.test(query.model)) kind = "membership";
-  return b.emitCheck(at, kind, scopes, guard, { query, byName: false });
+  return b.emitCheck(at, kind, scopes, guard, { query, byName: false, method });
 }
 
 /** `del user._perm_cache` and its spellings: ModelBackend recomputes permissions on the next has_perm(). */
@@ -79,7 +79,7 @@ export const checkByName: Recogniser<MethodCallSite> = {
     if (fn.text.startsWith("self.") && !known) return b.emitCall(call, `self.${name}`, args, decides, guard);
     return b.emitCheck(call, kind, decides, guard, {
       onDefs: [...(rootDef !== null ? [rootDef] : []), ...b.argumentDefs(args)], byName: !known,
-      receiver: receiver.text.replace(/^self\.request\./, "request."),
+      receiver: receiver.text.replace(/^self\.request\./, "request."), method: name,
     });
   },
 };

@@ -242,7 +242,7 @@ export abstract class FunctionBuilder {
 
   emitCheck(
     node: SyntaxNode, kind: CheckKind, scopes: Span[] | null, guard: GuardKind | null,
-    extra: { subjectDef?: number; field?: string | null; onDefs?: number[]; query?: QueryShape; byName: boolean; receiver?: string; key?: string },
+    extra: { subjectDef?: number; field?: string | null; onDefs?: number[]; query?: QueryShape; byName: boolean; receiver?: string; key?: string; method?: string },
   ): Value {
     const event: CheckEvent = {
       type: "check", pos: node.startIndex, site: this.ctx.lines.site(node), kind, scopes: scopes ? [...scopes] : [],

@@ -16,6 +16,8 @@ const LITERALS = new Set(["string", "integer", "float", "true", "false", "none"]
 export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scopes: Span[], guard: GuardKind | null): void {
   const seenStates = new Set<string>();
   const stack: SyntaxNode[] = [condition];
+  // Arguments of calls in the condition: `f(qs)` tests what f returns, not whether qs has rows.
+  const callArguments = new Set<SyntaxNode>();
   while (stack.length > 0) {
     const node = unwrap(stack.pop()!);
     switch (node.type) {
@@ -50,7 +52,11 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
         b.evaluate(node, scopes, guard);
         // Sub-expressions of the call are conditions too (`not can(user, inv.owner)`).
         const queued = b.stack.splice(before).map((item) => ("node" in item ? item.node : null));
-        for (const child of queued) if (child) stack.push(child);
+        for (const child of queued) {
+          if (!child) continue;
+          callArguments.add(child);
+          stack.push(child);
+        }
         continue;
       }
       case "attribute": {
@@ -79,7 +85,7 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
         if (held) for (const event of held) event.scopes.push(...scopes);
         const id = b.lookup(node.text);
         const def = id === null ? null : b.defs[id];
-        if (def?.origin === "queryset" && def.query) existenceCheck(b, node, def.query, scopes, guard);
+        if (def?.origin === "queryset" && def.query && !callArguments.has(node)) existenceCheck(b, node, def.query, "bool", scopes, guard);
         continue;
       }
       case "subscript": {
@@ -94,7 +100,10 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
       case "lambda":
         continue;
       default:
-        for (const child of node.namedChildren) stack.push(child);
+        for (const child of node.namedChildren) {
+          if (callArguments.has(node)) callArguments.add(child);
+          stack.push(child);
+        }
     }
   }
 }

@@ -4,7 +4,7 @@
  * queryset, instance saves and deletes, related-manager writes and `refresh_from_db`.
  */
 import type { SyntaxNode } from "../../parse/parser.js";
-import type { GuardKind, QueryShape, Span } from "../facts.js";
+import type { GuardKind, QueryShape, Span, WriteEvent } from "../facts.js";
 import { normaliseField } from "../moduleFacts.js";
 import { dottedName, keywordArguments, positionalArguments } from "../syntax.js";
 import {
@@ -12,7 +12,7 @@ import {
 } from "../vocabulary.js";
 import { existenceCheck } from "./authzChecks.js";
 import { type CallSite, type FunctionBuilder, type MethodCallSite, OTHER, type Recogniser, type Value } from "./builder.js";
-import { MANAGER_CREATES, type QuerysetBase, mayBeCustomQuerysetMethod, modelRooted, ormBase, refine } from "./querysets.js";
+import { MANAGER_CREATES, type QuerysetBase, argumentsMentionUser, mayBeCustomQuerysetMethod, modelRooted, ormBase, refine } from "./querysets.js";
 import { isRequestUser } from "./request.js";
 
 /** Any method called on a queryset or manager: `Invoice.objects.filter(...)`, `qs.get()`, `inv.items.add(x)`. */
@@ -32,7 +32,7 @@ function querysetMethod(
   if (QUERYSET_BUILDERS.has(method)) return { kind: "queryset", query: refine(b, baseQuery, args), builtPos, defs: [...baseDefs, ...b.referencedDefs(args)] };
   if (M2M_WRITES.has(method) && (baseDefs.length > 0 || baseQuery.filterRefsUser)) {
     // inv.items.add(x): writes the relation of `inv`.
-    return b.emitWrite(call, "m2m", [...baseDefs, ...b.referencedDefs(args)], baseDefs[0] ?? null, baseQuery);
+    return relationWritten(b, b.emitWrite(call, "m2m", [...baseDefs, ...b.referencedDefs(args)], baseDefs[0] ?? null, baseQuery), args);
   }
   // update()/create() keywords are values, not filters; only lookups narrow the rows.
   const op = Object.hasOwn(QUERYSET_WRITES, method) ? QUERYSET_WRITES[method] : undefined;
@@ -41,7 +41,7 @@ function querysetMethod(
     const event = b.emitFetch(call, query, true, builtPos);
     return { kind: "fetch", event, query, single: true };
   }
-  if (EXISTENCE_METHODS.has(method)) return existenceCheck(b, call, query, scopes, guard);
+  if (EXISTENCE_METHODS.has(method)) return existenceCheck(b, call, query, method.replace(/^a/, ""), scopes, guard);
   if (op) {
     const keywords = keywordArguments(args);
     const write = b.emitWrite(call, op, b.closure([...baseDefs, ...b.referencedDefs(args)]), null, query);
@@ -101,7 +101,7 @@ export const sizedQueryset: Recogniser<CallSite> = {
       const event = b.emitFetch(call, inner.query, false, inner.builtPos);
       return { kind: "fetch", event, query: inner.query, single: false };
     }
-    return existenceCheck(b, call, inner.query, scopes, guard);
+    return existenceCheck(b, call, inner.query, name, scopes, guard);
   },
 };
 
@@ -174,9 +174,15 @@ export const relationWrite: Recogniser<MethodCallSite> = {
     if (rootDef === null || receiver.type !== "attribute") return null;
     b.pushArgs(args);
     const relation: QueryShape = { model: null, source: receiver.text, filterFields: [], filterRefsUser: false, locked: false };
-    return b.emitWrite(call, "m2m", [rootDef, ...b.referencedDefs(args)], rootDef, relation);
+    return relationWritten(b, b.emitWrite(call, "m2m", [rootDef, ...b.referencedDefs(args)], rootDef, relation), args);
   },
 };
+
+/** Notes on a relation write whether it adds or removes the requesting user. */
+function relationWritten(b: FunctionBuilder, written: { kind: "other"; event: WriteEvent }, args: SyntaxNode | null): Value {
+  if (argumentsMentionUser(b, args)) written.event.argsRefUser = true;
+  return written;
+}
 
 /** Any other `x.save()`: a serializer's or form's save. */
 export const otherSave: Recogniser<MethodCallSite> = {

@@ -6,7 +6,7 @@
 import type { SyntaxNode } from "../../parse/parser.js";
 import type { QueryShape } from "../facts.js";
 import { normaliseField } from "../moduleFacts.js";
-import { dottedName, field, rootIdentifier, unwrap } from "../syntax.js";
+import { dottedName, field, positionalArguments, rootIdentifier, unwrap } from "../syntax.js";
 import { EXISTENCE_METHODS, MANAGER_ATTRS, QUERYSET_BUILDERS, QUERYSET_WRITES, SINGLE_FETCHES } from "../vocabulary.js";
 import type { FunctionBuilder } from "./builder.js";
 import { isRequestUser } from "./request.js";
@@ -170,6 +170,11 @@ export function refine(b: FunctionBuilder, query: QueryShape, ...argLists: (Synt
     for (const child of node.namedChildren) stack.push(child);
   }
   return { ...query, filterFields: [...fields].sort(), filterRefsUser: refsUser };
+}
+
+/** Does any positional argument of a call stand for the requesting user? */
+export function argumentsMentionUser(b: FunctionBuilder, args: SyntaxNode | null): boolean {
+  return positionalArguments(args).some((arg) => (arg.type === "identifier" || arg.type === "attribute") && mentionsUser(b, arg));
 }
 
 function mentionsUser(b: FunctionBuilder, node: SyntaxNode): boolean {

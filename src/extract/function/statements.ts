@@ -188,7 +188,7 @@ export class StatementWalker extends FunctionBuilder {
       );
       if (!fetch) return;
       const check: CheckEvent = {
-        type: "check", pos: fetch.pos, site: fetch.site, kind: "exists", guard: "except", byName: false,
+        type: "check", pos: fetch.pos, site: fetch.site, kind: "exists", guard: "except", byName: false, method: "get",
         scopes: missingHandlers.map((h) => span(h)), query: fetch.query,
       };
       this.events.push(check);
