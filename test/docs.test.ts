@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ruleDocFileName, ruleDocMarkdown } from "../src/report/ruleDocs.js";
 import { RULES } from "../src/rules/registry.js";
-import { expectedMarkers, scanSources } from "./helpers/fixtures.js";
+import { expectedMarkers, markerDiff, scanSources, showMarker } from "./helpers/fixtures.js";
 
 const docsDir = join(import.meta.dirname, "..", "docs", "rules");
 const REGENERATE = "run `npm run docs:rules` and commit the result";
@@ -38,21 +38,14 @@ describe("rule documentation examples", () => {
     const expected = expectedMarkers(example);
     expect(expected.size, `the ${code} example has no \`# expect: ${code}\` marker`).toBeGreaterThan(0);
     expect([...expected].some((k) => k.endsWith(`:${code}`)), `the ${code} example marks no ${code} line`).toBe(true);
-    const got = new Set(await reported(code, example));
-    const lines = example.split("\n");
-    const show = (key: string) => `${key.split(":")[1]} line ${key.split(":")[0]}: ${lines[Number(key.split(":")[0]) - 1]?.trim()}`;
-    const mismatches = [
-      ...[...expected].filter((k) => !got.has(k)).map((k) => `missing    ${show(k)}`),
-      ...[...got].filter((k) => !expected.has(k)).map((k) => `unexpected ${show(k)}`),
-    ];
+    const mismatches = markerDiff(expected, new Set(await reported(code, example)), showMarker(example));
     expect(mismatches, mismatches.join("\n")).toEqual([]);
   });
 
   it.each(rules)("the %s \"use instead\" code reports nothing", async (code, rule) => {
     const { useInstead } = rule.meta.docs;
     expect(expectedMarkers(useInstead).size, `the ${code} "use instead" code carries # expect markers`).toBe(0);
-    const got = await reported(code, useInstead);
-    const lines = useInstead.split("\n");
-    expect(got, got.map((k) => `unexpected ${k.split(":")[1]} line ${k.split(":")[0]}: ${lines[Number(k.split(":")[0]) - 1]?.trim()}`).join("\n")).toEqual([]);
+    const mismatches = markerDiff(new Set(), new Set(await reported(code, useInstead)), showMarker(useInstead));
+    expect(mismatches, mismatches.join("\n")).toEqual([]);
   });
 });

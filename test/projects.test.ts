@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { scan } from "../src/scan.js";
-import { expectedMarkers } from "./helpers/fixtures.js";
+import { expectedMarkers, markerDiff } from "./helpers/fixtures.js";
 
 const root = join(import.meta.dirname, "fixtures", "projects");
 
@@ -26,11 +26,8 @@ describe.each(readdirSync(root).sort())("project fixture %s", (name) => {
   it("reports exactly its # expect markers across files", async () => {
     const dir = join(root, name);
     const result = await scan({ paths: [dir] });
-    const reported = new Set(result.findings.map((f) => `${f.file}:${f.line}:${f.rule}`));
-    const expected = projectMarkers(dir);
-    const missing = [...expected].filter((k) => !reported.has(k)).map((k) => `missing    ${k}`);
-    const unexpected = [...reported].filter((k) => !expected.has(k)).map((k) => `unexpected ${k}`);
-    expect([...missing, ...unexpected], [...missing, ...unexpected].join("\n")).toEqual([]);
+    const mismatches = markerDiff(projectMarkers(dir), new Set(result.findings.map((f) => `${f.file}:${f.line}:${f.rule}`)));
+    expect(mismatches, mismatches.join("\n")).toEqual([]);
     expect(result.errors).toEqual([]);
   });
 });

@@ -1,9 +1,16 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { RULES } from "../src/rules/registry.js";
 import { fixtureMismatches } from "./helpers/fixtures.js";
 
 const root = join(import.meta.dirname, "fixtures", "rules");
+
+it("has a fixture folder with at least one file for every rule, and none for a rule that does not exist", () => {
+  const folders = readdirSync(root).sort();
+  expect(folders).toEqual(RULES.map((r) => r.meta.code).sort());
+  for (const folder of folders) expect(readdirSync(join(root, folder)).filter((f) => f.endsWith(".py")).length, folder).toBeGreaterThan(0);
+});
 
 describe.each(readdirSync(root).sort())("rule fixtures %s", (code) => {
   const files = readdirSync(join(root, code)).filter((f) => f.endsWith(".py")).sort();

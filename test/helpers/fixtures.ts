@@ -18,6 +18,23 @@ export function expectedMarkers(source: string): Set<string> {
   return out;
 }
 
+/**
+ * What the markers and the report disagree on, one line each, `missing` then `unexpected`;
+ * empty when they agree. `show` turns a key into something a reader can find.
+ */
+export function markerDiff(expected: ReadonlySet<string>, reported: ReadonlySet<string>, show: (key: string) => string = (key) => key): string[] {
+  return [
+    ...[...expected].filter((k) => !reported.has(k)).map((k) => `missing    ${show(k)}`),
+    ...[...reported].filter((k) => !expected.has(k)).map((k) => `unexpected ${show(k)}`),
+  ];
+}
+
+/** Shows a `line:RULE` key of a source with the line's text. */
+export function showMarker(source: string): (key: string) => string {
+  const lines = source.split(/\r?\n/);
+  return (key) => `${key.split(":")[1]} line ${key.split(":")[0]}: ${lines[Number(key.split(":")[0]) - 1]?.trim()}`;
+}
+
 /** Scans Python sources as one project (each named by its path) and returns the findings. */
 export async function scanSources(sources: Record<string, string>): Promise<Finding[]> {
   const facts = [];
@@ -30,11 +47,5 @@ export async function fixtureMismatches(path: string, name: string): Promise<str
   const source = readFileSync(path, "utf8");
   const expected = expectedMarkers(source);
   const findings = await scanSources({ [name]: source });
-  const reported = new Set(findings.map((f) => `${f.line}:${f.rule}`));
-  const lines = source.split(/\r?\n/);
-  const show = (key: string) => `${key.split(":")[1]} line ${key.split(":")[0]}: ${lines[Number(key.split(":")[0]) - 1]?.trim()}`;
-  return [
-    ...[...expected].filter((k) => !reported.has(k)).map((k) => `missing    ${show(k)}`),
-    ...[...reported].filter((k) => !expected.has(k)).map((k) => `unexpected ${show(k)}`),
-  ];
+  return markerDiff(expected, new Set(findings.map((f) => `${f.line}:${f.rule}`)), showMarker(source));
 }
