@@ -38,6 +38,13 @@ export interface CheckEvent {
   kind: CheckKind;
   /** Ranges of the function that run only when the check passed (or only when it failed). */
   scopes: Span[];
+  /**
+   * The scopes that run when the condition holding the check is false (the code after an
+   * `if` whose body exits, `else`/`elif` bodies); the others run when it is true.
+   */
+  whenFalse?: Span[];
+  /** The check stands under an odd number of negations in its condition (`not`, `!=`, `not in`, `is not`). */
+  negated?: boolean;
   guard: GuardKind;
   /** State checks: the object variable definition whose field is read. */
   subjectDef?: number;
@@ -127,6 +134,11 @@ export interface WriteEvent {
   via?: string;
   /** Enqueues: the task called (`send_payout` for `send_payout.delay(…)`). */
   task?: string;
+  /**
+   * The fields the write sets, when it names them: `update(a=…, b=…)`, `save(update_fields=[…])`.
+   * Absent for a save of every field, a create, a delete.
+   */
+  setFields?: string[];
   /** Relation writes: an argument is the requesting user (`group.user_set.add(request.user)`). */
   argsRefUser?: boolean;
 }
@@ -181,6 +193,25 @@ export interface StoreEvent {
   valueCallee: string | null;
 }
 
+/**
+ * `obj.field = value` (or `+=`, `-=`…) on a tracked object: which field the function sets, to
+ * what, and whether the new value is computed from the old one (read-modify-write).
+ */
+export interface AssignEvent {
+  type: "assign";
+  pos: number;
+  site: SourceSite;
+  /** The object assigned to. */
+  def: number;
+  field: string;
+  /** The assigned value's text, whitespace folded (`True`, `"paid"`, `balance - amount`). */
+  value: string;
+  /** The value is a literal (a string, number, True/False/None): a state set, not computed. */
+  literal: boolean;
+  /** `+=`/`-=`, or a value that reads the same field (`obj.n = obj.n + 1`). */
+  readModifyWrite: boolean;
+}
+
 /** Work that widens the window: network or file I/O, sleeps, loops of queries. */
 export interface SlowEvent {
   type: "slow";
@@ -197,7 +228,8 @@ export type FunctionEvent =
   | CallEvent
   | RefreshEvent
   | StoreEvent
-  | SlowEvent;
+  | SlowEvent
+  | AssignEvent;
 
 export type RegionKind = "atomic" | "loop" | "try-integrity";
 
@@ -246,11 +278,19 @@ export interface FunctionFacts {
   returnCallees: string[];
   /** The function raises PermissionDenied/Http404 or returns a 403 somewhere. */
   denies: boolean;
-  /** `Model.field` / `*.field` keys for the fields this function assigns or updates. */
-  mutatedFields: string[];
+  /**
+   * The fields this function assigns or updates, as `Model.field` (or `*.field`, model unknown)
+   * keys, each with the line of its first write, sorted by key.
+   */
+  fieldWrites: FieldWrite[];
   events: FunctionEvent[];
   regions: Region[];
   defs: VariableDef[];
+}
+
+export interface FieldWrite {
+  key: string;
+  line: number;
 }
 
 export interface ModelFacts {

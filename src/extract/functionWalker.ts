@@ -63,7 +63,7 @@ function describeFunction(site: FunctionSite, ctx: FileContext): FunctionFacts {
     returnsCheck: null,
     returnCallees: [],
     denies: false,
-    mutatedFields: [],
+    fieldWrites: [],
     events: [],
     regions: [],
     defs: [],

@@ -38,7 +38,7 @@ export function indexModels(files: readonly FileFacts[], rootName: string | unde
       models.set(model.name, known && !BUILTIN_MODELS.includes(known) ? { name: model.name, bases: model.bases, uniqueSets: known.uniqueSets.filter((s) => model.uniqueSets.some((t) => sameSet(s, t))) } : { ...model, uniqueSets: [...model.uniqueSets] });
     }
     for (const key of file.mutatedFields) mutatedFields.add(key);
-    for (const fn of file.functions) for (const key of fn.mutatedFields) mutatedFields.add(key);
+    for (const fn of file.functions) for (const { key } of fn.fieldWrites) mutatedFields.add(key);
   }
   inheritUniqueness(models);
   const localPackages = new Set<string>(rootName ? [rootName] : []);

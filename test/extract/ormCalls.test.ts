@@ -94,8 +94,19 @@ describe("writes", () => {
           Invoice.objects.filter(pk=pk).update(status="paid", paid=F("paid") + 1)
     `, "pay");
     const [write] = x.events("write");
-    expect(write).toMatchObject({ op: "update", query: { model: "Invoice", filterFields: ["pk"] }, fFields: ["paid"] });
-    expect(x.fn.mutatedFields).toEqual(["Invoice.paid", "Invoice.status"]);
+    expect(write).toMatchObject({ op: "update", query: { model: "Invoice", filterFields: ["pk"] }, fFields: ["paid"], setFields: ["status", "paid"] });
+    expect(x.fn.fieldWrites).toEqual([{ key: "Invoice.paid", line: 2 }, { key: "Invoice.status", line: 2 }]);
+  });
+
+  it("names the fields a save(update_fields=[...]) writes, and none for a save of every field", async () => {
+    const x = await extract(py`
+      def pay(request, pk):
+          inv = Invoice.objects.get(pk=pk)
+          inv.save(update_fields=["status", "paid_at"])
+          inv.save()
+          inv.save(update_fields=fields)
+    `, "pay");
+    expect(x.events("write").map((w) => w.setFields)).toEqual([["status", "paid_at"], undefined, undefined]);
   });
 
   it("keeps the lookup fields of get_or_create (not defaults) and the fields a create() sets", async () => {

@@ -143,7 +143,45 @@ describe("definitions", () => {
           inv.paid_total += 1
           other.owner_id = request.user.id
     `, "pay");
-    expect(x.fn.mutatedFields).toEqual(["*.owner", "Invoice.paid_total", "Invoice.status"]);
+    expect(x.fn.fieldWrites).toEqual([
+      { key: "*.owner", line: x.line("other.owner_id") }, { key: "Invoice.paid_total", line: x.line("inv.paid_total") }, { key: "Invoice.status", line: x.line("inv.status") },
+    ]);
+  });
+
+  it("records each assignment to a tracked object's field, its value, and whether it reads the old value", async () => {
+    const x = await extract(py`
+      def pay(request, pk, other):
+          inv = Invoice.objects.get(pk=pk)
+          inv.status = "paid"
+          inv.paid_total += 1
+          inv.balance = inv.balance - 5
+          inv.name = inv.name_other
+          other.owner_id = request.user.id
+    `, "pay");
+    expect(x.events("assign").map((a) => [a.field, a.value, a.literal, a.readModifyWrite, a.def])).toEqual([
+      ["status", '"paid"', true, false, x.def("inv").id],
+      ["paid_total", "1", false, true, x.def("inv").id],
+      ["balance", "inv.balance - 5", false, true, x.def("inv").id],
+      ["name", "inv.name_other", false, false, x.def("inv").id],
+      ["owner", "request.user.id", false, false, x.def("other").id],
+    ]);
+  });
+
+  it("notes which branch each scope of an if is and whether the check stands negated", async () => {
+    const x = await extract(py`
+      def edit(request, pk):
+          if request.user.is_staff:
+              raise Http404
+          inv = Invoice.objects.get(pk=pk)
+          if inv.status != "open" or not request.user.has_perm("billing.edit"):
+              return None
+          inv.save()
+    `, "edit");
+    const [staff, state, perm] = x.events("check");
+    expect([staff!.negated, state!.negated, perm!.negated]).toEqual([undefined, true, true]);
+    expect(x.lines(staff!.whenFalse ?? [])).toContain(x.line("inv.save"));
+    expect(x.lines(state!.whenFalse ?? [])).toContain(x.line("inv.save"));
+    expect(x.lines(staff!.scopes).filter((l) => !x.lines(staff!.whenFalse ?? []).includes(l))).toEqual([x.line("raise Http404")]);
   });
 });
 

@@ -48,20 +48,41 @@ export function visitAssignment(b: FunctionBuilder, node: SyntaxNode): void {
   else b.push(left);
 }
 
-/** `obj.field = value`: the field is mutable, on obj's model when it is known. */
-export function recordAttributeWrite(b: FunctionBuilder, left: SyntaxNode, value: SyntaxNode): void {
+const LITERALS = new Set(["string", "integer", "float", "true", "false", "none"]);
+
+/**
+ * `obj.field = value` (`augmented`: `obj.field += value`): the field is mutable, on obj's model
+ * when it is known; on a tracked object, an assign event.
+ */
+export function recordAttributeWrite(b: FunctionBuilder, left: SyntaxNode, value: SyntaxNode, augmented = false): void {
   const name = field(left, "attribute")?.text;
   const object = field(left, "object");
   if (!name || !object) return;
   const fieldName = normaliseField(name);
-  b.mutate(modelOf(b, object), [fieldName]);
-  // `if thread.category != category: thread.category = category` only sets what it compared.
-  const id = object.type === "identifier" ? b.lookup(object.text) : null;
+  b.mutate(modelOf(b, object), [fieldName], left);
+  const id = object.type === "identifier" || /^self\.\w+$/.test(object.text) ? b.lookup(object.text) : null;
   if (id === null) return;
   const assigned = value.text.replace(/\s+/g, " ");
+  const readsSelf = augmented || readsAttribute(value.text, left.text);
+  b.events.push({
+    type: "assign", pos: left.startIndex, site: b.ctx.lines.site(left), def: id, field: fieldName, value: assigned,
+    literal: !augmented && LITERALS.has(unwrap(value).type), readModifyWrite: readsSelf,
+  });
+  // `if thread.category != category: thread.category = category` only sets what it compared.
+  if (object.type !== "identifier" || augmented) return;
   for (const event of b.events) {
     if (event.type === "check" && event.subjectDef === id && event.field === fieldName && event.comparedTo === assigned) event.idempotent = true;
   }
+}
+
+/** Does `text` read the attribute chain `chain` (`obj.n` in `obj.n + 1`, not in `obj.name`)? */
+function readsAttribute(text: string, chain: string): boolean {
+  for (let at = text.indexOf(chain); at >= 0; at = text.indexOf(chain, at + 1)) {
+    const before = text[at - 1];
+    const after = text[at + chain.length];
+    if ((before === undefined || !/[\w.]/.test(before)) && (after === undefined || !/\w/.test(after))) return true;
+  }
+  return false;
 }
 
 function assign(b: FunctionBuilder, name: string, rightRaw: SyntaxNode): void {

@@ -82,7 +82,10 @@ export abstract class FunctionBuilder {
   /** Whether the function names ModelBackend's permission caches; computed on first need. */
   permCacheNamed: boolean | undefined;
   /** `Model.field` (or `*.field` when the model is unknown) for every field this function assigns. */
-  readonly mutations = new Set<string>();
+  /** Field keys written, each with the line of its first write. */
+  readonly mutations = new Map<string, number>();
+  /** While a condition is read: whether the part being read stands under an odd number of negations. */
+  conditionNegated = false;
 
   constructor(readonly site: FunctionSite, readonly ctx: FileContext, readonly facts: FunctionFacts) {
     this.events = facts.events;
@@ -215,8 +218,11 @@ export abstract class FunctionBuilder {
     return [...out].sort((a, b) => a - b);
   }
 
-  mutate(model: string | null, fields: Iterable<string>): void {
-    for (const f of fields) this.mutations.add(`${model ?? "*"}.${normaliseField(f)}`);
+  mutate(model: string | null, fields: Iterable<string>, at: SyntaxNode): void {
+    for (const f of fields) {
+      const key = `${model ?? "*"}.${normaliseField(f)}`;
+      if (!this.mutations.has(key)) this.mutations.set(key, at.startPosition.row + 1);
+    }
   }
 
   // ---- events and regions -----------------------------------------------------------------
@@ -248,6 +254,7 @@ export abstract class FunctionBuilder {
       type: "check", pos: node.startIndex, site: this.ctx.lines.site(node), kind, scopes: scopes ? [...scopes] : [],
       guard: guard ?? "if", ...extra,
     };
+    if (this.conditionNegated) event.negated = true;
     this.events.push(event);
     return { kind: "check", events: [event] };
   }

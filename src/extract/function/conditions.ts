@@ -12,18 +12,40 @@ import { isRequestSession, sessionKey } from "./request.js";
 
 const LITERALS = new Set(["string", "integer", "float", "true", "false", "none"]);
 
-/** Records the checks `condition` makes, guarding `scopes`. */
-export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scopes: Span[], guard: GuardKind | null): void {
+const NEGATING_COMPARISONS = new Set(["!=", "not in", "is not"]);
+
+/**
+ * Records the checks `condition` makes, guarding `scopes`; `whenFalse` are the scopes that run
+ * when the condition is false. Each check notes whether it stands negated in the condition.
+ */
+export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scopes: Span[], guard: GuardKind | null, whenFalse: Span[] = []): void {
   const seenStates = new Set<string>();
+  const firstEvent = b.events.length;
   const stack: SyntaxNode[] = [condition];
+  /** Nodes that stand under an odd number of negations. */
+  const negated = new Set<SyntaxNode>();
+  const push = (child: SyntaxNode, parent: SyntaxNode, flip = false) => {
+    if (negated.has(parent) !== flip) negated.add(child);
+    stack.push(child);
+  };
   // Arguments of calls in the condition: `f(qs)` tests what f returns, not whether qs has rows.
   const callArguments = new Set<SyntaxNode>();
   while (stack.length > 0) {
-    const node = unwrap(stack.pop()!);
+    const popped = stack.pop()!;
+    const node = unwrap(popped);
+    if (node !== popped && negated.has(popped)) negated.add(node);
+    b.conditionNegated = negated.has(node);
     switch (node.type) {
+      case "not_operator": {
+        const argument = field(node, "argument");
+        if (argument) push(argument, node, true);
+        continue;
+      }
       case "comparison_operator": {
         const operands = node.namedChildren;
         const operators = node.children.filter((c) => !c.isNamed).map((c) => c.type);
+        const flips = operators.length === 1 && NEGATING_COMPARISONS.has(operators[0]!);
+        b.conditionNegated = negated.has(node) !== flips;
         if (operands.length === 2 && operators.length === 1 && (operators[0] === "!=" || operators[0] === "==")) {
           const [left, right] = operands as [SyntaxNode, SyntaxNode];
           const subject = stateSubject(b, left) ? left : stateSubject(b, right) ? right : null;
@@ -33,7 +55,7 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
             // "Set it if it differs" from a computed value: recorded so that assigning exactly
             // that value is recognised as order-independent. A literal is a state transition.
             if (event && operators[0] === "!=" && !LITERALS.has(other.type)) event.comparedTo = other.text.replace(/\s+/g, " ");
-            stack.push(other);
+            push(other, node, flips);
             continue;
           }
         }
@@ -44,7 +66,7 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
             continue;
           }
         }
-        for (const child of operands) stack.push(child);
+        for (const child of operands) push(child, node, flips);
         continue;
       }
       case "call": {
@@ -55,7 +77,7 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
         for (const child of queued) {
           if (!child) continue;
           callArguments.add(child);
-          stack.push(child);
+          push(child, node);
         }
         continue;
       }
@@ -77,12 +99,20 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
         // The whole chain was judged from its outermost link: continue below it (long chains stay linear).
         let below: SyntaxNode | null = field(node, "object");
         while (below && below.type === "attribute") below = field(below, "object");
-        if (below) stack.push(below);
+        if (below) push(below, node);
         continue;
       }
       case "identifier": {
         const held = b.checkVars.get(node.text);
-        if (held) for (const event of held) event.scopes.push(...scopes);
+        if (held) {
+          for (const event of held) {
+            event.scopes.push(...scopes);
+            if (event.type !== "check") continue;
+            // `allowed = can(...)` then `if not allowed:`: the variable's negation is the check's.
+            if (negated.has(node)) event.negated = true;
+            if (whenFalse.length > 0) event.whenFalse = [...(event.whenFalse ?? []), ...whenFalse];
+          }
+        }
         const id = b.lookup(node.text);
         const def = id === null ? null : b.defs[id];
         if (def?.origin === "queryset" && def.query && !callArguments.has(node)) existenceCheck(b, node, def.query, "bool", scopes, guard);
@@ -94,7 +124,7 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
           b.emitCheck(node, "session", scopes, guard, { byName: false, key: session });
           continue;
         }
-        for (const child of node.namedChildren) stack.push(child);
+        for (const child of node.namedChildren) push(child, node);
         continue;
       }
       case "lambda":
@@ -102,8 +132,14 @@ export function analyseCondition(b: FunctionBuilder, condition: SyntaxNode, scop
       default:
         for (const child of node.namedChildren) {
           if (callArguments.has(node)) callArguments.add(child);
-          stack.push(child);
+          push(child, node);
         }
     }
+  }
+  b.conditionNegated = false;
+  if (whenFalse.length === 0) return;
+  for (let i = firstEvent; i < b.events.length; i++) {
+    const event = b.events[i]!;
+    if (event.type === "check" && event.scopes.length > 0) event.whenFalse = [...whenFalse];
   }
 }

@@ -53,7 +53,7 @@ function evaluateCall(b: FunctionBuilder, node: SyntaxNode, scopes: Span[] | nul
   const mutated = mutatedByCall(node);
   if (mutated.length > 0) {
     const target = fn.type === "attribute" ? field(fn, "object") : positionalArguments(args)[0];
-    b.mutate(target ? modelOf(b, target) : null, mutated);
+    b.mutate(target ? modelOf(b, target) : null, mutated, node);
   }
   // sync_to_async(obj.save)() / sync_to_async(helper)(...)
   if (fn.type === "call") {

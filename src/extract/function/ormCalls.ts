@@ -6,7 +6,7 @@
 import type { SyntaxNode } from "../../parse/parser.js";
 import type { GuardKind, QueryShape, Span, WriteEvent } from "../facts.js";
 import { normaliseField } from "../moduleFacts.js";
-import { dottedName, keywordArguments, positionalArguments } from "../syntax.js";
+import { dottedName, keywordArguments, positionalArguments, stringValue } from "../syntax.js";
 import {
   EXISTENCE_METHODS, FETCH_FUNCTIONS, INSTANCE_WRITES, M2M_WRITES, QUERYSET_BUILDERS, QUERYSET_WRITES, SINGLE_FETCHES,
 } from "../vocabulary.js";
@@ -47,6 +47,7 @@ function querysetMethod(
     const write = b.emitWrite(call, op, b.closure([...baseDefs, ...b.referencedDefs(args)]), null, query);
     if (op === "update") {
       for (const [key, value] of keywords) if (/\bF\(/.test(value.text)) write.event.fFields.push(normaliseField(key));
+      write.event.setFields = [...keywords.keys()].map(normaliseField);
     }
     // Lookup keywords of get_or_create, or the fields a create() sets (a unique one makes the database decide).
     if (op === "get_or_create" || op === "create") write.event.lookupFields = [...keywords.keys()].filter((k) => k !== "defaults" && k !== "create_defaults").map(normaliseField);
@@ -147,9 +148,19 @@ export const instanceWrite: Recogniser<MethodCallSite> = {
       // serializer.save() / form.save(): writes the instance the serializer was built from.
       return b.emitWrite(call, op === "save" ? "serializer-save" : "delete", b.closure([rootDef]), null, null);
     }
-    return b.emitWrite(call, op, [rootDef], rootDef, null);
+    const written = b.emitWrite(call, op, [rootDef], rootDef, null);
+    const updateFields = op === "save" ? stringList(keywordArguments(args).get("update_fields")) : null;
+    if (updateFields) written.event.setFields = updateFields.map(normaliseField);
+    return written;
   },
 };
+
+/** The strings of a literal list or tuple (`["status", "paid_at"]`); null for anything computed. */
+function stringList(node: SyntaxNode | undefined): string[] | null {
+  if (!node || (node.type !== "list" && node.type !== "tuple")) return null;
+  const values = node.namedChildren.map((item) => stringValue(item));
+  return values.every((v): v is string => v !== null) ? values : null;
+}
 
 /** `obj.refresh_from_db()` re-reads a tracked object (locked with `from_queryset=...select_for_update()`), or the request user. */
 export const refreshFromDb: Recogniser<MethodCallSite> = {

@@ -39,7 +39,7 @@ export class StatementWalker extends FunctionBuilder {
       this.drain();
     }
     this.events.sort((a, b) => a.pos - b.pos);
-    this.facts.mutatedFields = [...this.mutations].sort();
+    this.facts.fieldWrites = [...this.mutations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, line]) => ({ key, line }));
   }
 
   private drain(): void {
@@ -91,7 +91,8 @@ export class StatementWalker extends FunctionBuilder {
         return visitAssignment(this, node);
       case "augmented_assignment": {
         const left = field(node, "left");
-        if (left?.type === "attribute") recordAttributeWrite(this, left, node);
+        const value = field(node, "right");
+        if (left?.type === "attribute" && value) recordAttributeWrite(this, left, value, true);
         return this.pushChildren(node);
       }
       case "call":
@@ -130,8 +131,8 @@ export class StatementWalker extends FunctionBuilder {
       if (!clause.condition || !clause.body) return;
       const later = clauses.slice(index + 1).flatMap((c) => (c.body ? [span(c.body)] : []));
       // The body runs when the check passed; with an exit, so does everything after the if.
-      const scopes: Span[] = blockExits(clause.body) ? [span(clause.body), after, ...later] : [span(clause.body), ...later];
-      analyseCondition(this, clause.condition, scopes, "if");
+      const whenFalse: Span[] = blockExits(clause.body) ? [after, ...later] : later;
+      analyseCondition(this, clause.condition, [span(clause.body), ...whenFalse], "if", whenFalse);
     });
     this.pushAll(clauses.map((c) => c.body));
   }
