@@ -7,6 +7,7 @@ import { discover, discoverRoot } from "./discover/discover.js";
 import { extractorFingerprint } from "./cache/factsCache.js";
 import { ResultCache } from "./cache/resultCache.js";
 import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
+import type { BudgetTimer } from "./extract/pool.js";
 import { buildProject, type Project } from "./project/buildProject.js";
 import type { Endpoint } from "./project/routes.js";
 import { type Finding, analyse } from "./rules/analyse.js";
@@ -54,6 +55,11 @@ export interface ScanOptions {
   changedSince?: string;
   /** Accepted findings, not reported (see report/baseline.ts). */
   baseline?: Baseline;
+  /**
+   * Internal, for tests only: times each file's extraction budget instead of the wall clock, so
+   * a test decides which file runs out of time (see `BudgetTimer` in extract/pool.ts).
+   */
+  testBudgetTimer?: BudgetTimer;
 }
 
 export interface ScanError {
@@ -134,6 +140,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       maxFileBytes,
       extract,
       ...(options.onFile ? { onFile: options.onFile } : {}),
+      ...(options.testBudgetTimer ? { startBudget: options.testBudgetTimer } : {}),
     });
     const project: Project = buildProject(extracted.facts, projectOptions);
     analysis = {
