@@ -262,8 +262,25 @@ function ownSummary(fn: FunctionFacts): HelperSummary {
 export function isMutable(project: Project, model: string | null, field: string): boolean {
   if (project.mutatedFields.has(`*.${field}`)) return true;
   if (model !== null) return project.mutatedFields.has(`${model}.${field}`);
-  for (const key of project.mutatedFields) if (key.endsWith(`.${field}`)) return true;
-  return false;
+  return assignedOnSomeModel(project.mutatedFields).has(field);
+}
+
+const fieldsOfAnyModel = new WeakMap<ReadonlySet<string>, Set<string>>();
+
+/**
+ * Every `x` such that some key ends in `.x` (`Invoice.status` gives `status`), built once: asked
+ * for each check on an object of unknown model, a walk over every key was O(checks × fields).
+ */
+function assignedOnSomeModel(mutatedFields: ReadonlySet<string>): Set<string> {
+  let known = fieldsOfAnyModel.get(mutatedFields);
+  if (!known) {
+    known = new Set();
+    for (const key of mutatedFields) {
+      for (let dot = key.indexOf("."); dot >= 0; dot = key.indexOf(".", dot + 1)) known.add(key.slice(dot + 1));
+    }
+    fieldsOfAnyModel.set(mutatedFields, known);
+  }
+  return known;
 }
 
 /** Do authorization decisions depend on this model's rows (users, memberships, roles, configured ones)? */

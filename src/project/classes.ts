@@ -50,7 +50,7 @@ export function classAttr(index: ModuleIndex, file: FileFacts, cls: ClassFacts, 
 export function findMethod(index: ModuleIndex, file: FileFacts, cls: ClassFacts, method: string): { file: FileFacts; fn: FunctionFacts } | null {
   for (const a of ancestors(index, file, cls)) {
     if ("external" in a) continue;
-    const fn = a.file.functions.find((f) => f.name === `${a.cls.name}.${method}`);
+    const fn = index.functionsNamed(a.file, `${a.cls.name}.${method}`)[0];
     if (fn) return { file: a.file, fn };
   }
   return null;
@@ -62,6 +62,32 @@ export function isDrfView(index: ModuleIndex, file: FileFacts, cls: ClassFacts):
   return ancestors(index, file, cls).some((a) => ("external" in a ? a.external.startsWith("rest_framework") || DRF_VIEW.test(a.external.split(".").pop()!) : DRF_VIEW.test(a.cls.name.split(".").pop()!)));
 }
 
+/** Per file, its classes by name (the first of a name) and its methods by class name, in definition order. */
+const members = new WeakMap<FileFacts, { classes: Map<string, ClassFacts>; methods: Map<string, FunctionFacts[]> }>();
+
+function membersOf(file: FileFacts): { classes: Map<string, ClassFacts>; methods: Map<string, FunctionFacts[]> } {
+  let known = members.get(file);
+  if (!known) {
+    // Asked for every function: built once per file, so that a file of N classes costs O(N), not O(N²).
+    known = { classes: new Map(), methods: new Map() };
+    for (const cls of file.classes) if (!known.classes.has(cls.name)) known.classes.set(cls.name, cls);
+    for (const fn of file.functions) {
+      if (fn.className === null) continue;
+      const list = known.methods.get(fn.className);
+      if (list) list.push(fn);
+      else known.methods.set(fn.className, [fn]);
+    }
+    members.set(file, known);
+  }
+  return known;
+}
+
+/** The class a method belongs to (the first class of that name in its file). */
 export function classOf(file: FileFacts, fn: FunctionFacts): ClassFacts | null {
-  return fn.className ? file.classes.find((c) => c.name === fn.className) ?? null : null;
+  return fn.className ? membersOf(file).classes.get(fn.className) ?? null : null;
+}
+
+/** The functions of `file` whose class is named `className`, in definition order. */
+export function methodsOf(file: FileFacts, className: string): readonly FunctionFacts[] {
+  return membersOf(file).methods.get(className) ?? [];
 }

@@ -4,7 +4,7 @@
  * and @action, as far as the code says it statically.
  */
 import type { ClassFacts, FileFacts, FunctionFacts, UrlEntry } from "../extract/facts.js";
-import { ancestorNames, ancestors, classAttr, findMethod, isDrfView } from "./classes.js";
+import { ancestorNames, ancestors, classAttr, findMethod, isDrfView, methodsOf } from "./classes.js";
 import type { ModuleIndex, Symbol } from "./modules.js";
 import type { ProjectSettings } from "./settings.js";
 
@@ -176,8 +176,7 @@ function viewSetEndpoints(
   // @action(detail=…, methods=[…], url_path=…) methods of the class and its scanned bases.
   for (const a of ancestors(index, file, cls)) {
     if ("external" in a) continue;
-    for (const fn of a.file.functions) {
-      if (fn.className !== a.cls.name) continue;
+    for (const fn of methodsOf(a.file, a.cls.name)) {
       const decorator = fn.decorators.find((d) => /(^|\.)action\b/.test(d));
       if (!decorator) continue;
       const short = fn.name.split(".").pop()!;

@@ -2,6 +2,7 @@ import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, W
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { type Project, resolveCallee } from "../project/buildProject.js";
 import { classOf, findMethod } from "../project/classes.js";
+import type { Endpoint } from "../project/routes.js";
 import { type FunctionModel, buildFunctionModels, inScopes, methodOfClass, useKindOf } from "./functionModel.js";
 import { checkedStateMutable } from "./stateWrites.js";
 import type { Rule, RuleHit } from "./types.js";
@@ -238,7 +239,7 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
 /** State checks on `obj` in has_object_permission() of the view's permission classes. */
 function objectPermissionChecks(model: FunctionModel, project: Project, className: string): { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] {
   const out: { file: FileFacts; fn: FunctionFacts; check: CheckEvent }[] = [];
-  const endpoint = project.endpoints.find((e) => e.viewClass?.file === model.file.path && e.viewClass.name === className);
+  const endpoint = firstEndpointOfClass(project).get(`${model.file.path}\u0000${className}`);
   for (const ref of endpoint?.permissionClasses ?? []) {
     const found = methodOfClass(project, ref, "has_object_permission");
     if (!found) continue;
@@ -247,4 +248,20 @@ function objectPermissionChecks(model: FunctionModel, project: Project, classNam
     }
   }
   return out;
+}
+
+const endpointsByClass = new WeakMap<Project, Map<string, Endpoint>>();
+
+/** Each view class's first endpoint (`path\0class`), built once per project rather than searched per write hook. */
+function firstEndpointOfClass(project: Project): Map<string, Endpoint> {
+  let index = endpointsByClass.get(project);
+  if (!index) {
+    index = new Map();
+    for (const endpoint of project.endpoints) {
+      const key = endpoint.viewClass ? `${endpoint.viewClass.file}\u0000${endpoint.viewClass.name}` : null;
+      if (key !== null && !index.has(key)) index.set(key, endpoint);
+    }
+    endpointsByClass.set(project, index);
+  }
+  return index;
 }

@@ -1,4 +1,4 @@
-import type { SourceSite } from "../extract/facts.js";
+import type { FileFacts, FunctionFacts, SourceSite } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
 import { ancestorNames, classOf } from "../project/classes.js";
 import { type FunctionModel, decoratorSite } from "./functionModel.js";
@@ -111,17 +111,65 @@ function cacheHit(site: SourceSite, where: string, owner: string): RuleHit {
 
 /** The Basic Auth code this function belongs to: its class or itself; null when it is not Basic Auth code. */
 function basicAuthScope(model: FunctionModel, project: Project): { name: string; isActive: boolean; basicSubclass: boolean } | null {
+  const scopes = functionScopes(model.file);
   const cls = classOf(model.file, model.fn);
   if (cls) {
     const basicSubclass = ancestorNames(project.index, model.file, cls).slice(1).includes("BasicAuthentication");
     if (!cls.decodesBasicAuth && !basicSubclass) return null;
-    const methods = model.file.functions.filter((f) => f.className === cls.name);
-    return { name: `\`${cls.name}\``, isActive: methods.some((m) => m.credentialFacts?.isActive), basicSubclass };
+    return { name: `\`${cls.name}\``, isActive: scopes.activeClasses.has(cls.name), basicSubclass };
   }
   // A function middleware or decorator: the outermost enclosing function that decodes the header.
-  const outer = model.file.functions.find((f) => model.fn.name === f.name || model.fn.name.startsWith(`${f.name}.`));
+  const outer = scopes.outermost(model.fn);
   const owner = [outer, model.fn].find((f) => f?.decodesBasicAuth);
   if (!owner) return null;
-  const family = model.file.functions.filter((f) => f.name === owner.name || f.name.startsWith(`${owner.name}.`));
-  return { name: `\`${owner.name}\``, isActive: family.some((f) => f.credentialFacts?.isActive), basicSubclass: false };
+  return { name: `\`${owner.name}\``, isActive: scopes.activeFamilies.has(owner.name), basicSubclass: false };
+}
+
+interface FunctionScopes {
+  /** The first function in definition order named as `fn` or as one of the functions it is nested in. */
+  outermost: (fn: FunctionFacts) => FunctionFacts | undefined;
+  /** Names N such that a function named N, or nested in one named N (`N.inner`), tests `is_active`. */
+  activeFamilies: ReadonlySet<string>;
+  /** Classes with a method that tests `is_active`. */
+  activeClasses: ReadonlySet<string>;
+}
+
+const scopesByFile = new WeakMap<FileFacts, FunctionScopes>();
+
+/**
+ * A file's functions indexed once: finding the enclosing function, its family or its class's
+ * methods with a walk over every function of the file, for each function, was O(N²) on the
+ * main thread (40,000 one-line functions: 10 s).
+ */
+function functionScopes(file: FileFacts): FunctionScopes {
+  const known = scopesByFile.get(file);
+  if (known) return known;
+  const first = new Map<string, { fn: FunctionFacts; at: number }>();
+  const activeFamilies = new Set<string>();
+  const activeClasses = new Set<string>();
+  file.functions.forEach((fn, at) => {
+    if (!first.has(fn.name)) first.set(fn.name, { fn, at });
+    if (!fn.credentialFacts?.isActive) return;
+    for (const name of enclosingNames(fn.name)) activeFamilies.add(name);
+    if (fn.className !== null) activeClasses.add(fn.className);
+  });
+  const outermost = (fn: FunctionFacts) => {
+    let best: { fn: FunctionFacts; at: number } | undefined;
+    for (const name of enclosingNames(fn.name)) {
+      const candidate = first.get(name);
+      if (candidate && (!best || candidate.at < best.at)) best = candidate;
+    }
+    return best?.fn;
+  };
+  const scopes = { outermost, activeFamilies, activeClasses };
+  scopesByFile.set(file, scopes);
+  return scopes;
+}
+
+/** `a.b.c` → `a`, `a.b`, `a.b.c`: the name and every dotted prefix of it. */
+function enclosingNames(name: string): string[] {
+  const out: string[] = [];
+  for (let dot = name.indexOf("."); dot >= 0; dot = name.indexOf(".", dot + 1)) out.push(name.slice(0, dot));
+  out.push(name);
+  return out;
 }

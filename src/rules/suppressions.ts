@@ -95,10 +95,10 @@ export function covers(suppression: Suppression, file: string, finding: Pick<Dra
  */
 export function applySuppressions(files: readonly FileFacts[], findings: readonly Draft[], ran: readonly Rule[]): Draft[] {
   const parsed = new Map(files.map((file) => [file.path, file.directives.map(parseDirective)]));
-  const inFile = (path: string) => (parsed.get(path) ?? []).flatMap((p) => p.suppressions);
+  const byFile = new Map([...parsed].map(([path, directives]) => [path, suppressionsByLine(directives.flatMap((p) => p.suppressions))]));
   const coveredBy = (finding: Draft): Suppression[] => {
     const paths = [...new Set([finding.file, checkFileOf(finding)])];
-    return paths.flatMap((path) => inFile(path).filter((s) => covers(s, path, finding)));
+    return paths.flatMap((path) => candidates(byFile.get(path), finding).filter((s) => covers(s, path, finding)));
   };
   const used = new Set<Suppression>();
   const kept = findings.filter((finding) => {
@@ -155,9 +155,61 @@ function unusedFinding(file: FileFacts, directive: Directive, message: string, r
 
 /** The innermost function whose lines include `line`, or `<module>`. */
 function enclosingFunction(file: FileFacts, line: number): string {
-  let best: { name: string; start: number } | null = null;
-  for (const fn of file.functions) {
-    if (fn.site.line <= line && line <= fn.site.endLine && (!best || fn.site.line >= best.start)) best = { name: fn.name, start: fn.site.line };
+  return innermostByLine(file)[line] ?? "<module>";
+}
+
+const innermost = new WeakMap<FileFacts, (string | undefined)[]>();
+
+/**
+ * For each line up to the last directive, the function the line belongs to: of the functions
+ * spanning it, the one that starts last (the later one on a tie). Built once per file; a walk
+ * over every function for each unused directive was O(directives × functions).
+ */
+function innermostByLine(file: FileFacts): (string | undefined)[] {
+  let lines = innermost.get(file);
+  if (!lines) {
+    const last = file.directives.reduce((max, d) => Math.max(max, d.line), 0);
+    lines = new Array<string | undefined>(last + 1);
+    // Filled in order of start line, so that a function starting later overwrites one around it.
+    const order = file.functions.map((fn, at) => ({ fn, at })).sort((a, b) => a.fn.site.line - b.fn.site.line || a.at - b.at);
+    for (const { fn } of order) {
+      for (let line = fn.site.line; line <= Math.min(fn.site.endLine, last); line++) lines[line] = fn.name;
+    }
+    innermost.set(file, lines);
   }
-  return best?.name ?? "<module>";
+  return lines;
+}
+
+interface SuppressionIndex {
+  byLine: Map<number, Suppression[]>;
+  wholeFile: Suppression[];
+}
+
+function suppressionsByLine(suppressions: readonly Suppression[]): SuppressionIndex {
+  const index: SuppressionIndex = { byLine: new Map(), wholeFile: [] };
+  for (const s of suppressions) {
+    if (s.kind === "ignore-file") {
+      index.wholeFile.push(s);
+      continue;
+    }
+    const list = index.byLine.get(s.line);
+    if (list) list.push(s);
+    else index.byLine.set(s.line, [s]);
+  }
+  return index;
+}
+
+/**
+ * The suppressions of a file that may cover a finding (`covers` decides): those of the whole
+ * file, and those on the finding's lines or its check line, or on the line before (an `ignore`
+ * covers the next line too). Looked up by line rather than over every suppression of the file.
+ */
+function candidates(index: SuppressionIndex | undefined, finding: Pick<Draft, "line" | "endLine" | "check">): Suppression[] {
+  if (!index) return [];
+  const out = [...index.wholeFile];
+  const lines = new Set<number>();
+  for (let line = finding.line - 1; line <= finding.endLine; line++) lines.add(line);
+  if (finding.check) lines.add(finding.check.line - 1).add(finding.check.line);
+  for (const line of lines) out.push(...(index.byLine.get(line) ?? []));
+  return out;
 }
