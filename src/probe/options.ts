@@ -632,7 +632,7 @@ Expectations (a round violating one has shown the race; exit code 1):
 Bounds and output:
   --max-requests N          stop before exceeding N requests in all (default 1000)
   --max-duration SECONDS    stop starting rounds after SECONDS, abort requests past it (default 300)
-  --timeout SECONDS         per request (default 30)
+  --timeout SECONDS         per request (default 30); an answer over 64 MiB also fails its request
   --settle MS               pause between the partial sends and the release (default 100)
   --stop-on-violation       stop after the first round that violates an expectation
   --scenario FILE           read the above from a JSON or YAML file; command-line options win
