@@ -574,6 +574,7 @@ describe("what a request may carry", () => {
     ]) {
       expect(() => encodeRequest(target, request)).toThrow(/refusing to send a request head line holding U\+/);
     }
+    expect(() => encodeRequest(target, { method: "GET", path: "/\u{1000a}", headers: [], body: null })).toThrow(/holding U\+1000A$/);
   });
 
   it("fails the round, never sending it, when a setup value would inject a header", async () => {

@@ -43,7 +43,7 @@ export function encodeRequest(target: Target, request: WireRequest): { ahead: Bu
   lines.push("Connection: close");
   // wire() and the option parser refuse such text with a clear message; this is the last guard.
   const bad = lines.find((line) => !HEAD_TEXT.test(line));
-  if (bad !== undefined) throw new HttpError(`refusing to send a request head line holding ${describeCharacter(/[^\t\x20-\x7e\xa0-\xff]/.exec(bad)![0])}`);
+  if (bad !== undefined) throw new HttpError(`refusing to send a request head line holding ${describeCharacter(/[^\t\x20-\x7e\xa0-\xff]/u.exec(bad)![0])}`);
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   return { ahead: head.subarray(0, head.length - 1), release: Buffer.concat([head.subarray(head.length - 1), body]) };
 }
