@@ -85,7 +85,7 @@ describe("parallel extraction", () => {
     }
   });
 
-  it("with two workers, the other worker goes on while the victim's is replaced", async () => {
+  it("with two workers too, only the file over budget is lost", async () => {
     const dir = temporaryDirectory("budget-two");
     try {
       copyFixtureTree(dir.dir);
@@ -126,6 +126,26 @@ describe("parallel extraction", () => {
     } finally {
       vi.useRealTimers();
       await pool.close();
+    }
+  });
+
+  it("reports a file over budget through scan() on the default timer (setTimeout faked)", async () => {
+    const dir = temporaryDirectory("budget-faked");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      copyFixtureTree(dir.dir);
+      writeFileSync(join(dir.dir, "a_victim.py"), readFileSync(join(FIXTURE_RULES, "STC102", "function_views.py"), "utf8"));
+      const scanning = scan({ paths: [dir.dir], jobs: 1, fileTimeoutMs: 7000 });
+      // One worker: one budget runs at a time, the first file's first.
+      while (vi.getTimerCount() === 0) await new Promise((resolve) => setImmediate(resolve));
+      vi.advanceTimersByTime(7000);
+      const result = await scanning;
+      expect(result.errors).toEqual([{ file: "a_victim.py", message: "skipped: reading this file took longer than the 7 s per-file time budget (--file-timeout)" }]);
+      expect(result.findings.length).toBeGreaterThan(50);
+      expect(result.findings.some((f) => f.file === "a_victim.py")).toBe(false);
+    } finally {
+      vi.useRealTimers();
+      dir.remove();
     }
   });
 
