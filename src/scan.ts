@@ -10,6 +10,7 @@ import { extractorFingerprint } from "./cache/factsCache.js";
 import { ResultCache } from "./cache/resultCache.js";
 import { describeError } from "./cache/safeFs.js";
 import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
+import type { BudgetTimer } from "./extract/pool.js";
 import { buildProject, type Project } from "./project/buildProject.js";
 import { analyse } from "./analysis/engine.js";
 import type { Endpoint } from "./core/endpoint.js";
@@ -76,6 +77,11 @@ export interface ScanOptions {
   changedSince?: string;
   /** Accepted findings, not reported (see report/baseline.ts). */
   baseline?: Baseline;
+  /**
+   * Internal, for tests only: times each file's extraction budget instead of the wall clock, so
+   * a test decides which file runs out of time (see `BudgetTimer` in extract/pool.ts).
+   */
+  testBudgetTimer?: BudgetTimer;
 }
 
 /** A file that could not be scanned, or a problem in part of it. */
@@ -199,6 +205,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       maxFileBytes,
       extract,
       ...(options.onFile ? { onFile: options.onFile } : {}),
+      ...(options.testBudgetTimer ? { startBudget: options.testBudgetTimer } : {}),
     });
     const project: Project = buildProject(extracted.facts, projectOptions);
     analysis = {

@@ -292,13 +292,22 @@ describe("result cache", () => {
   it("does not keep an analysis in which a file ran out of its time budget", async () => {
     const dir = temporaryDirectory("budget-cache");
     try {
-      const terms = Array.from({ length: 290_000 }, (_, i) => `u.flag${i}`);
-      writeFileSync(join(dir.dir, "a_generated.py"), `def allowed(u):\n    return ${terms.join(" or ")}\n`);
+      writeFileSync(join(dir.dir, "a_generated.py"), "def allowed(u):\n    return u.is_staff\n");
+      writeFileSync(join(dir.dir, "b_views.py"), "def view(request):\n    return request.user\n");
       const budgetCache = join(dir.dir, ".cache");
-      const first = await scan({ paths: [dir.dir], jobs: 1, fileTimeoutMs: 1000, cacheDir: budgetCache });
-      expect(first.errors.map((e) => e.message)).toEqual([expect.stringMatching(/per-file time budget/)]);
+      // The test is the clock: a_generated.py's budget runs out as soon as its worker reaches it.
+      const expireFirst = (path: string, _ms: number, expire: () => void) => {
+        if (path === "a_generated.py") queueMicrotask(expire);
+        return () => undefined;
+      };
+      const first = await scan({ paths: [dir.dir], jobs: 1, fileTimeoutMs: 1000, cacheDir: budgetCache, testBudgetTimer: expireFirst });
+      expect(first.errors).toEqual([{ file: "a_generated.py", message: expect.stringMatching(/per-file time budget/) }]);
       expect(existsSync(join(budgetCache, "results-v2"))).toBe(false);
       expect(existsSync(join(budgetCache, "facts-v3"))).toBe(true);
+      // Without the lost file the analysis is kept.
+      const second = await scan({ paths: [dir.dir], jobs: 1, cacheDir: budgetCache });
+      expect(second.errors).toEqual([]);
+      expect(existsSync(join(budgetCache, "results-v2"))).toBe(true);
     } finally {
       dir.remove();
     }
@@ -334,10 +343,12 @@ describe("result cache: trusting a file's stat", () => {
   it("re-hashes a file changed near the start of the scan, and one whose stat changed", () => {
     const { dir, absolute, files, read, root, secret } = setup();
     try {
-      const racy = new ResultCache(root, secret, "scope");
+      // A racy window of an hour, not the default's 3 s: the file was written "near the start"
+      // however slowly this test runs.
+      const racy = new ResultCache(root, secret, "scope", 3_600_000);
       const key = contentKey(read());
       expect(racy.store(files, Date.now(), ["forged"], [read().identity], analysis)).toBeNull();
-      // Changed within RACY_MS of the scan start: the stat is not trusted, the forged key misses.
+      // Changed within the racy window before the scan start: the stat is not trusted, the forged key misses.
       expect(racy.lookup(files, 1 << 20)).toBeNull();
       expect(racy.store(files, Date.now(), [key], [read().identity], analysis)).toBeNull();
       expect(racy.lookup(files, 1 << 20)).toEqual(analysis);

@@ -27,32 +27,33 @@ const work = temporaryDirectory("hostile");
 const corpus = generateHostileCorpus(work.dir) as { root: string; outside: string; manifest: Case[] };
 afterAll(() => work.remove());
 
-/** Budgets for the test: the 12.5 MB if-nest is read (under 16 MB), the 20 MB file is not. */
-const ARGS = ["--format", "json", "--no-cache", "--jobs", "2", "--max-file-size", "16MB", "--file-timeout", "4"];
+/**
+ * Budgets for the test: the 12.5 MB if-nest is read (under 16 MB), the 20 MB file is not. The
+ * per-file time budget is an hour, so that what is reported never depends on the machine's
+ * speed or load (every file here is read in a few seconds; a hang fails the hook's timeout).
+ * The budget itself is tested with a controlled clock in parallel.test.ts.
+ */
+const ARGS = ["--format", "json", "--no-cache", "--jobs", "2", "--max-file-size", "16MB", "--file-timeout", "3600"];
 let report: Report;
 let exitCode: number;
 let stderr = "";
-let seconds = 0;
 
 beforeAll(async () => {
   const out: string[] = [];
-  const started = performance.now();
   exitCode = await main(["check", corpus.root, ...ARGS], {
     stdout: (t) => out.push(t), stderr: (t) => { stderr += t; }, cwd: work.dir, env: {}, stdoutIsTTY: false,
   });
-  seconds = (performance.now() - started) / 1000;
   report = JSON.parse(out.join("")) as Report;
-}, 120_000);
+});
 
 const errorsOf = (path: string) => report.errors.filter((e) => e.file === path);
 const findingsOf = (path: string) => report.findings.filter((f) => f.file === path).map((f) => `${f.line}:${f.rule}`).sort();
 
 describe("hostile corpus", () => {
-  it("is scanned to the end: exit 1 (findings), no internal error, bounded time", () => {
+  it("is scanned to the end: exit 1 (findings), no internal error", () => {
     expect(stderr).toBe("");
     expect(exitCode).toBe(1);
-    // Every file's time budget is 4 s and two workers share them: far less than this.
-    expect(seconds).toBeLessThan(90);
+    expect(report.summary.files).toBeGreaterThan(0);
   });
 
   it("reports no error for a path outside the manifest, and nothing from outside the root", () => {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { CHILD_HANG_GUARD_MS } from "./helpers/hangGuard.js";
 import { MODELS, redeemView, removeTempProjects, tempProject, writeFiles } from "./helpers/tempProject.js";
 
 afterAll(removeTempProjects);
@@ -37,7 +38,7 @@ const action = parseYaml(readFileSync(join(repoRoot, "action.yml"), "utf8")) as 
 
 function exec(file: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = execFile(file, args, { cwd: options.cwd, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1", ...options.env } },
+    const child = execFile(file, args, { cwd: options.cwd, encoding: "utf8", timeout: CHILD_HANG_GUARD_MS, env: { ...process.env, NO_COLOR: "1", ...options.env } },
       (_error, stdout, stderr) => done({ code: child.exitCode, stdout, stderr }));
   });
 }

@@ -3,11 +3,14 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.js";
 import { compare, evaluateComparison, parseComparison, parseStatusSet } from "../src/probe/expect.js";
-import { encodeRequest, parseResponse } from "../src/probe/http.js";
+import { MAX_RESPONSE_BYTES, PendingRequest, ResponseReader, encodeRequest, parseResponse } from "../src/probe/http.js";
+import { escapeControl } from "../src/probe/escape.js";
+import { probeHeader, probeJson } from "../src/probe/report.js";
+import { wire } from "../src/probe/run.js";
 import { buildProbeConfig, parseCredential, parseProbeArgs, parseScenario, ProbeUsageError } from "../src/probe/options.js";
 import { Secrets, displayHeader } from "../src/probe/redact.js";
 import { isLoopbackAddress, parseTarget, resolveTarget } from "../src/probe/target.js";
@@ -267,19 +270,32 @@ describe("HTTP framing", () => {
 // ---------------------------------------------------------------------------------------
 // Whole runs against a local server with a deliberate check-then-act race.
 
+/** Requests per burst in these runs; the racy endpoint holds that many before acting. */
+const BURST = 5;
+
 interface ServerState {
   used: boolean;
   redemptions: number;
-  /** Arrival times (ms) of /redeem requests, to check the burst's synchronisation. */
-  arrivals: number[];
-  revokedAt: number | null;
+  /** What the server received since the last setup, in the order it received it. */
+  order: string[];
+  /** Racy redemptions that passed the check, waiting for the rest of the burst to act. */
+  waiting: (() => void)[];
   authorizations: string[];
   requests: number;
+  /** The path and the X-Code header (null: absent) of every request, in order. */
+  codes: { url: string; code: string | null }[];
 }
 
 let server: Server;
 let base = "";
-const state: ServerState = { used: false, redemptions: 0, arrivals: [], revokedAt: null, authorizations: [], requests: 0 };
+const state: ServerState = { used: false, redemptions: 0, order: [], waiting: [], authorizations: [], requests: 0, codes: [] };
+
+/** Text that would drive a terminal or reorder what it shows: ESC/CSI, an OSC title, CR, C1 CSI, bidi override and isolate, a line separator. */
+const HOSTILE = "\u001b[2J\u001b]0;owned\u0007\r\u009b31m\u202egnp.exe\u2066x\u2069\u2028end\u007f";
+/** The same without line breaks, which a placeholder's value may not hold. */
+const HOSTILE_LINE = HOSTILE.replace("\r", "");
+/** Any of the characters stalecheck must never print raw (line feeds aside, which text output is made of). */
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 async function cli(argv: string[], env: Record<string, string> = {}) {
   let stdout = "";
@@ -295,6 +311,7 @@ beforeAll(async () => {
     req.on("end", () => {
       state.requests++;
       state.authorizations.push(req.headers.authorization ?? "");
+      state.codes.push({ url: req.url ?? "", code: (req.headers["x-code"] as string | undefined) ?? null });
       const json = (status: number, data: unknown) => {
         res.writeHead(status, { "Content-Type": "application/json" });
         res.end(JSON.stringify(data));
@@ -303,19 +320,33 @@ beforeAll(async () => {
       if (url === "/setup") {
         state.used = false;
         state.redemptions = 0;
-        state.arrivals = [];
-        state.revokedAt = null;
+        state.order = ["setup"];
+        state.waiting = [];
         return json(201, { code: "V-1", nested: { id: 7 } });
       }
-      if (url === "/state") return json(200, { redemptions: state.redemptions, code: "V-1" });
+      if (url === "/state") {
+        state.order.push("state");
+        return json(200, { redemptions: state.redemptions, code: "V-1" });
+      }
       if (url === "/revoke") {
-        state.revokedAt = performance.now();
+        state.order.push("revoke");
         return json(200, { revoked: true });
       }
       if (url === "/broken-setup") return json(500, {});
+      if (url === "/hostile-setup") return json(201, { code: "V-1", label: HOSTILE_LINE });
+      if (url.startsWith("/hostile-state/")) return json(200, { redemptions: state.redemptions, label: HOSTILE });
+      if (url === "/trap-setup") return json(201, { code: "V-1", trap: "x\u010aInjected: yes" });
+      if (url === "/big-state") {
+        // 5,000 items, each written as a chunk of its own: an answer in many small pieces.
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.write('{"items": [');
+        for (let i = 0; i < 5000; i++) res.write(`${i === 0 ? "" : ","}{"n": ${i}}`);
+        res.end("]}");
+        return;
+      }
       const match = /^\/redeem\/(safe|racy)\/(.+)$/.exec(url);
       if (!match) return json(404, {});
-      state.arrivals.push(performance.now());
+      state.order.push("redeem");
       if (match[2] !== "V-1" || JSON.parse(body || "{}").note !== "n") return json(400, { url, body });
       if (match[1] === "safe") {
         // Check and act in one step: exactly one request wins.
@@ -325,12 +356,15 @@ beforeAll(async () => {
         return json(200, {});
       }
       if (state.used) return json(409, {});
-      // Check, then act 80 ms later: every request of a synchronised burst passes the check.
-      setTimeout(() => {
+      // Check, then act once the whole burst has passed the check: the window is as wide as the
+      // burst, whatever the machine's speed, so the race shows every time. (The probe's part,
+      // sending the burst together, is checked on the client side below.)
+      state.waiting.push(() => {
         state.used = true;
         state.redemptions++;
         json(200, {});
-      }, 80);
+      });
+      if (state.waiting.length === BURST) for (const act of state.waiting.splice(0)) act();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -341,7 +375,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 const scenarioArgs = (variant: "safe" | "racy", rounds = 2) => [
   "probe", "--target", base, "--user", "env:PROBE_USER", "--request", `POST /redeem/${variant}/{{setup.code}}`,
-  "--json", '{"note": "n"}', "--concurrency", "5", "--rounds", String(rounds), "--setup", "POST /setup",
+  "--json", '{"note": "n"}', "--concurrency", String(BURST), "--rounds", String(rounds), "--setup", "POST /setup",
   "--verify", "GET /state", "--expect", "redemptions <= 1", "--expect-max-success", "1",
 ];
 
@@ -356,8 +390,6 @@ describe("probe runs against a local server", () => {
     expect(report.rounds[0].successes).toBe(5);
     expect(report.rounds[0].setupValues).toEqual({ code: "V-1" });
     expect(report.rounds[0].verify.results[0]).toEqual({ expectation: "redemptions <= 1", actual: 5, holds: false });
-    // The five requests reached the server within a few milliseconds of each other.
-    expect(Math.max(...state.arrivals) - Math.min(...state.arrivals)).toBeLessThan(40);
     expect(stdout + stderr).not.toContain("Pa55-word-xyz");
     expect(stdout + stderr).not.toContain(Buffer.from("tester:Pa55-word-xyz").toString("base64"));
     expect(state.authorizations).toContain(`Basic ${Buffer.from("tester:Pa55-word-xyz").toString("base64")}`);
@@ -381,12 +413,52 @@ describe("probe runs against a local server", () => {
     expect(state.requests - before).toBe(14);
   });
 
+  it("stages every request of the burst before releasing any, and releases them back to back", async () => {
+    // Client side, so that no assertion depends on how fast the machine is: each burst
+    // connection is open with all but the last byte written before the first release, and
+    // the releases run in one synchronous loop (no other event can come between them).
+    const log: string[] = [];
+    const line = (p: PendingRequest) => (p as unknown as { bytes: { ahead: Buffer } }).bytes.ahead.toString("latin1").split("\r\n")[0]!;
+    const { prepare, release } = PendingRequest.prototype;
+    let turn = 0;
+    let current: number | null = null;
+    const spies = [
+      vi.spyOn(PendingRequest.prototype, "prepare").mockImplementation(async function (this: PendingRequest) {
+        await prepare.call(this);
+        log.push(`staged ${line(this)}`);
+      }),
+      vi.spyOn(PendingRequest.prototype, "release").mockImplementation(function (this: PendingRequest) {
+        if (current === null) {
+          current = ++turn;
+          queueMicrotask(() => (current = null));
+        }
+        log.push(`released ${line(this)} in turn ${current}`);
+        release.call(this);
+      }),
+    ];
+    try {
+      const { code } = await cli([...scenarioArgs("racy", 1), "--format", "json"], env);
+      expect(code).toBe(1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const burst = log.filter((l) => l.includes("/redeem/racy/"));
+    expect(burst).toHaveLength(2 * BURST);
+    expect(burst.slice(0, BURST)).toEqual(Array(BURST).fill("staged POST /redeem/racy/V-1 HTTP/1.1"));
+    const turns = new Set(burst.slice(BURST).map((l) => /in turn (\d+)$/.exec(l)![1]));
+    expect(burst.slice(BURST).every((l) => l.startsWith("released POST /redeem/racy/V-1 HTTP/1.1"))).toBe(true);
+    expect(turns.size).toBe(1);
+    expect(state.order).toEqual(["setup", ...Array(BURST).fill("redeem"), "state"]);
+  });
+
   it("fires the mutation at its offset from the release", async () => {
     const { stdout } = await cli([...scenarioArgs("safe", 1), "--mutation", "POST /revoke", "--mutation-offset", "150", "--format", "json"], env);
     const round = JSON.parse(stdout).rounds[0];
     expect(round.mutation.status).toBe(200);
+    // A timer never fires before its time (to the millisecond it counts in), however loaded the machine.
     expect(round.mutation.sentMs).toBeGreaterThanOrEqual(145);
-    expect(state.revokedAt! - Math.min(...state.arrivals)).toBeGreaterThanOrEqual(140);
+    // Client and server share one event loop: the burst reached the server before the mutation was sent.
+    expect(state.order).toEqual(["setup", ...Array(BURST).fill("redeem"), "revoke", "state"]);
   });
 
   it("stops with exit 2 when the setup fails, and reports a missing placeholder value as an error", async () => {
@@ -429,5 +501,236 @@ describe("probe runs against a local server", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--request/);
     expect(() => parseProbeArgs(["--concurrency"])).toThrow(ProbeUsageError);
+  });
+});
+
+describe("what a request may carry", () => {
+  // Characters whose low byte is a line break: Latin-1 encoding would send them as CR or LF.
+  const smuggled = ["\u010a", "\u010d", "\u020a", "\uff0a", "\u010d\u010a", "\u{1000a}"];
+  const breaks = ["\r", "\n", "\r\n", "\u0000", "\u007f", "\u0085"];
+
+  it.each([...smuggled, ...breaks])("refuses %j in a header value, on the command line and in a scenario", (c) => {
+    expect(() => config([...BASE, "-H", `X-Trace: a${c}Injected: yes`])).toThrow(/header X-Trace: U\+[0-9A-F]{4,5} .*cannot be sent in a header value/);
+    const scenario = `target: http://127.0.0.1:8000\nrequest: GET /\nexpect: {maxSuccesses: 1}\nheaders: {X-Trace: "a${JSON.stringify(c).slice(1, -1)}b"}\n`;
+    expect(() => config([], {}, scenario)).toThrow(/header X-Trace: U\+[0-9A-F]{4,5} .*cannot be sent/);
+  });
+
+  it.each(smuggled)("says which byte %j would have become", (c) => {
+    expect(() => config([...BASE, "-H", `X-Trace: a${c}b`])).toThrow(/would be sent as byte 0x0[ad], a line break/);
+  });
+
+  it("accepts printable Latin-1 in a header value, and sends it as one byte each", () => {
+    const c = config([...BASE, "-H", "X-Name: café ÿ"]);
+    expect(c.headers).toEqual([["X-Name", "café ÿ"]]);
+    const { ahead } = encodeRequest(c.target, wire(c, c.request, () => undefined));
+    expect(ahead.includes(Buffer.from("X-Name: caf\xe9 \xff", "latin1"))).toBe(true);
+  });
+
+  it.each(smuggled)("percent-encodes %j in a path instead of sending its low byte", (c) => {
+    const parsed = config([...BASE.slice(0, 4), "--request", `GET /a${c}b/`, "--expect-max-success", "1"]);
+    expect(parsed.request.path).toBe(`/a${encodeURIComponent(c)}b/`);
+    const head = encodeRequest(parsed.target, wire(parsed, parsed.request, () => undefined)).ahead.toString("latin1");
+    expect(head.split("\r\n")[0]).toBe(`GET /a${encodeURIComponent(c)}b/ HTTP/1.1`);
+    expect(head.match(/\n/g)).toHaveLength(head.split("\r\n").length - 1);
+    const fromFile = config([], {}, `target: http://127.0.0.1:8000\nrequest: {method: GET, path: "/a${JSON.stringify(c).slice(1, -1)}b/"}\nexpect: {maxSuccesses: 1}\n`);
+    expect(fromFile.request.path).toBe(`/a${encodeURIComponent(c)}b/`);
+  });
+
+  it("keeps placeholders in a path as written while encoding the text around them", () => {
+    expect(config([...BASE.slice(0, 4), "--request", "GET /é/{{v}}/", "--var", "v=x", "--expect-max-success", "1"]).request.path).toBe("/%C3%A9/{{v}}/");
+  });
+
+  it.each(["\u0001", "\u001b", "\u007f"])("refuses the control character %j in a path", (c) => {
+    expect(() => config([...BASE.slice(0, 4), "--request", `GET /a${c}b`, "--expect-max-success", "1"])).toThrow(/the path holds a control character \(U\+00[0-9A-F]{2}\); write it percent-encoded/);
+  });
+
+  it("refuses plain line breaks in a request line (a second request or header after them)", () => {
+    for (const line of ["GET /a\r\nX-Injected: 1", "GET /a\nGET /b", "GET /a\rb"]) {
+      expect(() => config([...BASE.slice(0, 4), "--request", line, "--expect-max-success", "1"])).toThrow(/is not "METHOD \/path"/);
+    }
+  });
+
+  it("refuses a --var value a header could not carry, before any request", () => {
+    expect(() => config([...BASE, "-H", "X-V: {{v}}", "--var", "v=a\u010ab"])).toThrow(/header X-V: the value of \{\{v\}\}: U\+010A \(it would be sent as byte 0x0a, a line break\)/);
+    expect(config([...BASE.slice(0, 4), "--request", "GET /{{v}}", "--var", "v=a\u010ab", "--expect-max-success", "1"]).vars.v).toBe("a\u010ab");
+  });
+
+  it("fills a placeholder's value into a path percent-encoded, and refuses one a header cannot carry", () => {
+    const c = config([...BASE.slice(0, 4), "--request", "GET /{{setup.id}}/", "--setup", "POST /s", "-H", "X-Id: {{setup.id}}", "--expect-max-success", "1"]);
+    const values = (name: string) => (name === "setup.id" ? "7\u010d\u010aHost: evil" : undefined);
+    expect(() => wire(c, c.request, values)).toThrow(/header X-Id: U\+010D \(it would be sent as byte 0x0d, a line break\)/);
+    const noHeader = config([...BASE.slice(0, 4), "--request", "GET /{{setup.id}}/", "--setup", "POST /s", "--expect-max-success", "1"]);
+    expect(wire(noHeader, noHeader.request, values).path).toBe(`/${encodeURI("7\u010d\u010aHost: evil")}/`);
+    expect(() => wire(noHeader, noHeader.request, (name) => (name === "setup.id" ? "\ud800" : undefined))).toThrow(/not valid Unicode/);
+  });
+
+  it("will not encode a head line holding anything but tab, printable ASCII and printable Latin-1", () => {
+    const target = parseTarget("http://127.0.0.1:8000");
+    for (const request of [
+      { method: "GET", path: "/\u010a", headers: [], body: null },
+      { method: "GET", path: "/", headers: [["X", "a\u010db"]] as [string, string][], body: null },
+      { method: "GET", path: "/", headers: [["X", "a\r\nY: b"]] as [string, string][], body: null },
+      { method: "GE\nT", path: "/", headers: [], body: null },
+    ]) {
+      expect(() => encodeRequest(target, request)).toThrow(/refusing to send a request head line holding U\+/);
+    }
+    expect(() => encodeRequest(target, { method: "GET", path: "/\u{1000a}", headers: [], body: null })).toThrow(/holding U\+1000A$/);
+  });
+
+  it("fails the round, never sending it, when a setup value would inject a header", async () => {
+    const before = state.codes.length;
+    const { code, stdout } = await cli([
+      ...scenarioArgs("safe", 1).map((a) => (a === "POST /setup" ? "POST /trap-setup" : a)), "-H", "X-Code: {{setup.trap}}", "--format", "json",
+    ], { PROBE_USER: "tester:Pa55-word-xyz" });
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).rounds[0].errors[0]).toMatch(/header X-Code: U\+010A \(it would be sent as byte 0x0a, a line break\) cannot be sent/);
+    expect(state.codes.slice(before).map((r) => r.url)).toEqual(["/trap-setup"]);
+  });
+});
+
+describe("reading answers", () => {
+  /**
+   * Feeds `raw` to a reader `size` bytes at a time until it has the answer; the answer, how many
+   * bytes were left (a chunked answer is complete at its last chunk's size line), and how many
+   * bytes the reader's searches looked at.
+   */
+  const feed = (raw: Buffer, size: number) => {
+    const reader = new ResponseReader();
+    let answer = null;
+    let at = 0;
+    while (answer === null && at < raw.length) {
+      reader.push(raw.subarray(at, at + size));
+      at += size;
+      answer = reader.result(false);
+    }
+    return { answer, left: Math.max(0, raw.length - at), scanned: reader.scanned };
+  };
+
+  it("reads a long head and a Content-Length body byte by byte, looking at each byte a bounded number of times", () => {
+    const headers = Array.from({ length: 2000 }, (_, i) => `X-Filler-${i}: ${"v".repeat(40)}\r\n`).join("");
+    const body = JSON.stringify({ items: Array.from({ length: 2000 }, (_, n) => ({ n })) });
+    const raw = Buffer.from(`HTTP/1.1 200 OK\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const { answer, left, scanned } = feed(raw, 1);
+    expect(left).toBe(0);
+    expect(answer).toMatchObject({ status: 200, body });
+    expect(answer!.headers["x-filler-1999"]).toBe("v".repeat(40));
+    // Each arrival resumes the search for the end of the head 3 bytes back: at most 4 bytes per byte.
+    expect(scanned).toBeLessThanOrEqual(4 * raw.length);
+  });
+
+  it("reads a chunked answer of many small chunks delivered a few bytes at a time", () => {
+    const pieces = Array.from({ length: 5000 }, (_, i) => `${i === 0 ? "[" : ","}${i}`);
+    const chunks = pieces.map((p) => `${Buffer.byteLength(p).toString(16)};ext=1\r\n${p}\r\n`).join("");
+    const raw = Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}1\r\n]\r\n0\r\n\r\n`);
+    for (const size of [1, 3, 1000]) {
+      const { answer, left, scanned } = feed(raw, size);
+      expect(left).toBeLessThanOrEqual(2);
+      expect(JSON.parse(answer!.body)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+      expect(scanned).toBeLessThanOrEqual(4 * raw.length);
+    }
+  });
+
+  it("refuses an answer larger than the limit as it arrives", () => {
+    const reader = new ResponseReader();
+    reader.push(Buffer.from("HTTP/1.1 200 OK\r\n\r\n"));
+    expect(() => reader.push(Buffer.alloc(MAX_RESPONSE_BYTES))).toThrow(/larger than 64 MiB/);
+  });
+
+  it("evaluates a verification answer the server wrote in 5,000 pieces", async () => {
+    const { code, stdout } = await cli([
+      "probe", "--target", base, "--request", "GET /state", "--expect-max-success", "2", "--verify", "GET /big-state", "--expect", "items.length == 5000", "--format", "json",
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).rounds[0].verify.results).toEqual([{ expectation: "items.length == 5000", actual: 5000, holds: true }]);
+  });
+});
+
+describe("global headers and the setup request", () => {
+  it("sends a header that uses a setup value with every request but the setup, which produces the value", async () => {
+    const env = { PROBE_USER: "tester:Pa55-word-xyz" };
+    const before = state.codes.length;
+    const { code, stdout } = await cli([...scenarioArgs("safe", 2), "-H", "X-Code: {{setup.code}}", "--format", "json"], env);
+    expect(code, stdout).toBe(0);
+    const seen = state.codes.slice(before);
+    expect(seen.filter((r) => r.url === "/setup")).toEqual([{ url: "/setup", code: null }, { url: "/setup", code: null }]);
+    expect(seen.filter((r) => r.url !== "/setup").every((r) => r.code === "V-1")).toBe(true);
+    expect(seen).toHaveLength(14);
+  });
+
+  it("sends the other global headers with the setup too, and refuses {{setup.…}} in the setup's own headers", () => {
+    const c = config([...BASE.slice(0, 4), "--request", "GET /r", "--setup", "POST /s", "-H", "X-Plain: 1", "-H", "X-Id: {{setup.id}}", "--expect-max-success", "1"]);
+    const values = (name: string) => (name === "setup.id" ? "42" : undefined);
+    expect(wire(c, c.setup!, () => undefined).headers.map(([n]) => n)).toEqual(["Authorization", "X-Plain"]);
+    expect(wire(c, c.request, values).headers).toEqual([["Authorization", expect.any(String)], ["X-Plain", "1"], ["X-Id", "42"]]);
+    const file = "target: http://127.0.0.1:1\nrequest: GET /r\nexpect: {maxSuccesses: 1}\nsetup: {line: POST /s, headers: {X-Id: \"{{setup.id}}\"}}\n";
+    expect(() => config([], {}, file)).toThrow(/setup header X-Id: unknown placeholder \{\{setup\.id\}\}/);
+  });
+});
+
+describe("what the report shows", () => {
+  it("prints each request line with the --var values filled in, and {{round}} and {{setup.…}} as written", () => {
+    const c = config([...BASE.slice(0, 4), "--request", "POST /redeem/{{variant}}/{{setup.code}}/{{round}}/", "--setup", "POST /s/{{variant}}",
+      "--var", "variant=fixed twin", "--expect-max-success", "1"]);
+    const header = probeHeader(c);
+    expect(header).toContain("stalecheck probe: POST /redeem/fixed%20twin/{{setup.code}}/{{round}}/ (as alice)");
+    expect(header).toContain("  setup     POST /s/fixed%20twin");
+    expect(header).not.toContain("{{variant}}");
+    expect(JSON.parse(probeJson(c, { rounds: [], stoppedBy: "completed", requests: 0, durationMs: 0 }, "0")).request.line).toBe("POST /redeem/fixed%20twin/{{setup.code}}/{{round}}/");
+  });
+
+  it("escapes C0, DEL, C1, line separators and bidi controls, as visible escapes", () => {
+    expect(escapeControl("a\u001b[31mb\u0007\r\n\t\u007f\u0085\u009b\u2028\u2029\u202a\u202e\u2066\u2069 é ÿ 中")).toBe(
+      "a\\x1b[31mb\\x07\\x0d\\x0a\\x09\\x7f\\x85\\x9b\\u2028\\u2029\\u202a\\u202e\\u2066\\u2069 é ÿ 中");
+  });
+
+  it("never prints raw control characters from the target's answers, in text, JSON or a file", async () => {
+    const env = { PROBE_USER: "tester:Pa55-word-xyz" };
+    // The setup answer's label is used (so shown among the round's setup values) in the verification path.
+    const args = scenarioArgs("safe", 1).map((a) => (a === "POST /setup" ? "POST /hostile-setup" : a === "GET /state" ? "GET /hostile-state/{{setup.label}}" : a));
+    const text = await cli([...args, "--expect", "label == plain"], env);
+    expect(text.stdout).toContain("[code=V-1, label=\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\u202egnp.exe\\u2066x\\u2069\\u2028end\\x7f]");
+    expect(text.stdout).toContain('verify label == plain: found "\\u001b[2J\\u001b]0;owned\\u0007\\r\\x9b31m\\u202egnp.exe\\u2066x\\u2069\\u2028end\\x7f" (VIOLATED)');
+    expect(text.stdout).not.toMatch(RAW_CONTROL);
+    const json = await cli([...args, "--expect", "label == plain", "--format", "json"], env);
+    expect(json.stdout).not.toMatch(RAW_CONTROL);
+    const report = JSON.parse(json.stdout);
+    expect(report.rounds[0].verify.results[1]).toEqual({ expectation: "label == plain", actual: HOSTILE, holds: false });
+    expect(report.rounds[0].setupValues.label).toBe(HOSTILE_LINE);
+    const file = join(mkdtempSync(join(tmpdir(), "probe-out-")), "probe.txt");
+    await cli([...args, "--expect", "label == plain", "--output", file], env);
+    expect(readFileSync(file, "utf8")).toContain("verify label == plain: found");
+    expect(readFileSync(file, "utf8")).not.toMatch(RAW_CONTROL);
+  });
+
+  it("escapes what a malformed answer carries into an error message", async () => {
+    const raw = createNetServer((socket) => socket.once("data", () => socket.end("HTTP/1.1 2\u001b]0;t\u0007\u001b[2J\r\n\r\n")));
+    await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+    try {
+      const { code, stdout } = await cli(["probe", "--target", `http://127.0.0.1:${(raw.address() as AddressInfo).port}`, "--request", "GET /", "--expect-max-success", "0"]);
+      expect(code).toBe(2);
+      expect(stdout).toContain('malformed status line "HTTP/1.1 2\\x1b]0;t\\x07\\x1b[2J"');
+      expect(stdout).not.toMatch(RAW_CONTROL);
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
+
+  it("escapes control characters from the configuration and the command line, on stdout and stderr", async () => {
+    const user = await cli(["probe", "--target", base, "--user", "al\u001b[31mice:pw-123", "--request", "GET /state", "--expect-max-success", "1"]);
+    expect(user.stdout).toContain("(as al\\x1b[31mice)");
+    expect(user.stdout).not.toMatch(RAW_CONTROL);
+    const usage = await cli(["probe", "--target", base, "--request", "GET /", "--bogus\u001b]0;t\u0007\u202e"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("unknown option --bogus\\x1b]0;t\\x07\\u202e");
+    expect(usage.stderr).not.toMatch(RAW_CONTROL);
+    const target = await cli(["probe", "--target", "http://192.0.2.1\u202e:80/", "--request", "GET /", "--expect-max-success", "0"]);
+    expect(target.stderr).not.toMatch(RAW_CONTROL);
+    expect((await cli(["probe", "--help"])).stdout).not.toMatch(RAW_CONTROL);
+  });
+
+  it("redacts a secret that holds control characters in its escaped form too", () => {
+    const s = new Secrets();
+    s.add("pa\u001bss-word");
+    expect(s.redact(`raw pa\u001bss-word, escaped ${escapeControl("pa\u001bss-word")}, JSON ${JSON.stringify("pa\u001bss-word")}`)).toBe('raw ***, escaped ***, JSON "***"');
   });
 });

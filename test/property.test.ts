@@ -60,7 +60,7 @@ let baseline: string[];
 
 beforeAll(async () => {
   baseline = findingKeys(await scan({ paths: [pristine], jobs: 2 }));
-}, 60_000);
+});
 
 describe("mutated fixtures", () => {
   it("never crash a scan, never change untouched files' findings, and scan identically twice", async () => {
@@ -85,5 +85,5 @@ describe("mutated fixtures", () => {
       ),
       { numRuns: 8, seed: 20250501, endOnFailure: true },
     );
-  }, 240_000);
+  });
 });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FINGERPRINT_KEY, formatSarif } from "../src/report/sarif.js";
 import { RULES } from "../src/rules/registry.js";
 import { type ScanResult, scan } from "../src/scan.js";
+import { CHILD_HANG_GUARD_MS } from "./helpers/hangGuard.js";
 import { MODELS, redeemView, removeTempProjects, tempProject } from "./helpers/tempProject.js";
 
 const require = createRequire(import.meta.url);
@@ -79,7 +80,7 @@ describe("SARIF output", () => {
     const output = join(dir, "validation.sarif");
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
       const child = execFile(multitool, ["validate", ...Object.keys(files).map((f) => join(dir, f)), "--output", output, "--log", "ForceOverwrite"],
-        { timeout: 120_000, encoding: "utf8" }, (_error, stdout, stderr) => done({ code: child.exitCode, stdout, stderr }));
+        { timeout: CHILD_HANG_GUARD_MS, encoding: "utf8" }, (_error, stdout, stderr) => done({ code: child.exitCode, stdout, stderr }));
     });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain("3 files scanned");
@@ -89,7 +90,7 @@ describe("SARIF output", () => {
       .filter((r) => (r.level ?? "warning") === "error" || (r.level ?? "warning") === "warning")
       .map((r) => `${r.ruleId} ${JSON.stringify(r.message.arguments)}`);
     expect(problems).toEqual([]);
-  }, 150_000);
+  });
 
   it("matches the SARIF 2.1.0 JSON schema", () => {
     for (const result of [billing, small]) {

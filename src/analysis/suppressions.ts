@@ -97,10 +97,10 @@ export function covers(suppression: Suppression, file: string, finding: Pick<Dra
  */
 export function applySuppressions(files: readonly FileFacts[], findings: readonly Draft[], ran: readonly Rule[], findRule: RuleLookup): Draft[] {
   const parsed = new Map(files.map((file) => [file.path, file.directives.map((d) => parseDirective(d, findRule))]));
-  const inFile = (path: string) => (parsed.get(path) ?? []).flatMap((p) => p.suppressions);
+  const byFile = new Map([...parsed].map(([path, directives]) => [path, suppressionsByLine(directives.flatMap((p) => p.suppressions))]));
   const coveredBy = (finding: Draft): Suppression[] => {
     const paths = [...new Set([finding.file, checkFileOf(finding)])];
-    return paths.flatMap((path) => inFile(path).filter((s) => covers(s, path, finding)));
+    return paths.flatMap((path) => candidates(byFile.get(path), finding).filter((s) => covers(s, path, finding)));
   };
   const used = new Set<Suppression>();
   const kept = findings.filter((finding) => {
@@ -113,19 +113,23 @@ export function applySuppressions(files: readonly FileFacts[], findings: readonl
   const ranCodes = new Set(ran.map((r) => r.meta.code));
   const unused: Draft[] = [];
   for (const file of files) {
-    for (const { directive, suppressions, problems } of parsed.get(file.path)!) {
+    const directives = parsed.get(file.path)!;
+    if (directives.length === 0) continue;
+    const functionAt = innermostByLine(file);
+    const unusedFinding = (directive: Directive, message: string, remediation: string) => unusedDraft(unusedRule.meta, file, functionAt, directive, message, remediation);
+    for (const { directive, suppressions, problems } of directives) {
       for (const problem of problems) {
-        unused.push(unusedFinding(unusedRule.meta, file, directive, `${problem}, so it suppresses nothing.`,
+        unused.push(unusedFinding(directive, `${problem}, so it suppresses nothing.`,
           "Write `# stalecheck: ignore[STC101] -- reason` (this line and the next), `# stalecheck: ignore-file[STC101]` (the whole file) or `# noqa: STC101` (this line); `stalecheck rules` lists the codes."));
       }
       for (const s of suppressions) {
         if (s.code === null) {
-          unused.push(unusedFinding(unusedRule.meta, file, directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
+          unused.push(unusedFinding(directive, `\`${s.written}\` names no stalecheck rule, so it suppresses nothing.`,
             `Use a code or name that \`stalecheck rules\` lists, or remove \`${s.written}\` from the comment.`));
         } else if (s.code !== UNUSED_SUPPRESSION_CODE && ranCodes.has(s.code) && !used.has(s)) {
           const rule = findRule(s.code)!;
           const where = s.kind === "ignore-file" ? "in this file" : s.kind === "ignore" ? `on line ${s.line} or ${s.line + 1}` : `on line ${s.line}`;
-          unused.push(unusedFinding(unusedRule.meta, file, directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
+          unused.push(unusedFinding(directive, `This ${s.kind === "noqa" ? "`noqa`" : `\`stalecheck: ${s.kind}\``} comment suppresses nothing for \`${s.written}\`: no ${rule.meta.code} (${rule.meta.name}) finding is reported ${where}.`,
             `Remove \`${s.written}\` from the comment, or the whole comment if it names nothing else; if the finding moved, move the suppression with it.`));
         }
       }
@@ -135,7 +139,7 @@ export function applySuppressions(files: readonly FileFacts[], findings: readonl
   return [...kept, ...unused.filter((f) => coveredBy(f).length === 0)];
 }
 
-function unusedFinding(meta: RuleMeta, file: FileFacts, directive: Directive, message: string, remediation: string): Draft {
+function unusedDraft(meta: RuleMeta, file: FileFacts, functionAt: readonly (string | undefined)[], directive: Directive, message: string, remediation: string): Draft {
   const text = directive.text.trim();
   return {
     rule: meta.code,
@@ -143,7 +147,7 @@ function unusedFinding(meta: RuleMeta, file: FileFacts, directive: Directive, me
     severity: meta.defaultSeverity,
     confidence: "high",
     file: file.path,
-    function: enclosingFunction(file, directive.line),
+    function: functionAt[directive.line] ?? "<module>",
     line: directive.line,
     column: 1,
     endLine: directive.line,
@@ -156,11 +160,51 @@ function unusedFinding(meta: RuleMeta, file: FileFacts, directive: Directive, me
   };
 }
 
-/** The innermost function whose lines include `line`, or `<module>`. */
-function enclosingFunction(file: FileFacts, line: number): string {
-  let best: { name: string; start: number } | null = null;
-  for (const fn of file.functions) {
-    if (fn.site.line <= line && line <= fn.site.endLine && (!best || fn.site.line >= best.start)) best = { name: fn.name, start: fn.site.line };
+/**
+ * For each line up to the file's last directive, the innermost function the line belongs to:
+ * of the functions spanning it, the one that starts last (the later one on a tie).
+ */
+function innermostByLine(file: FileFacts): (string | undefined)[] {
+  const last = file.directives.reduce((max, d) => Math.max(max, d.line), 0);
+  const lines = new Array<string | undefined>(last + 1);
+  // Filled in order of start line, so that a function starting later overwrites one around it.
+  const order = file.functions.map((fn, at) => ({ fn, at })).sort((a, b) => a.fn.site.line - b.fn.site.line || a.at - b.at);
+  for (const { fn } of order) {
+    for (let line = fn.site.line; line <= Math.min(fn.site.endLine, last); line++) lines[line] = fn.name;
   }
-  return best?.name ?? "<module>";
+  return lines;
+}
+
+interface SuppressionIndex {
+  byLine: Map<number, Suppression[]>;
+  wholeFile: Suppression[];
+}
+
+function suppressionsByLine(suppressions: readonly Suppression[]): SuppressionIndex {
+  const index: SuppressionIndex = { byLine: new Map(), wholeFile: [] };
+  for (const s of suppressions) {
+    if (s.kind === "ignore-file") {
+      index.wholeFile.push(s);
+      continue;
+    }
+    const list = index.byLine.get(s.line);
+    if (list) list.push(s);
+    else index.byLine.set(s.line, [s]);
+  }
+  return index;
+}
+
+/**
+ * The suppressions of a file that may cover a finding (`covers` decides): those of the whole
+ * file, and those on the finding's lines or its check line, or on the line before (an `ignore`
+ * covers the next line too). Looked up by line rather than over every suppression of the file.
+ */
+function candidates(index: SuppressionIndex | undefined, finding: Pick<Draft, "line" | "endLine" | "check">): Suppression[] {
+  if (!index) return [];
+  const out = [...index.wholeFile];
+  const lines = new Set<number>();
+  for (let line = finding.line - 1; line <= finding.endLine; line++) lines.add(line);
+  if (finding.check) lines.add(finding.check.line - 1).add(finding.check.line);
+  for (const line of lines) out.push(...(index.byLine.get(line) ?? []));
+  return out;
 }

@@ -12,7 +12,7 @@ import type { DiscoveredFile } from "../discover/discover.js";
 import { type FileIdentity, readSource } from "../discover/readSource.js";
 import type { ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
-import { ExtractionPool } from "./pool.js";
+import { type BudgetTimer, ExtractionPool } from "./pool.js";
 
 export const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
@@ -30,6 +30,8 @@ export interface ExtractFilesOptions {
   cache?: { dir: string; fingerprint: string; key: Buffer; rootError?: string | null } | null;
   extract: ExtractOptions;
   onFile?: (done: number, total: number) => void;
+  /** Test hook: times each file's budget instead of the wall clock (see `BudgetTimer`). */
+  startBudget?: BudgetTimer;
 }
 
 
@@ -72,7 +74,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a positive integer, not ${jobs}`);
   const timeoutMs = options.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS;
   const cache = options.cache ? new FactsCache(options.cache.dir, options.cache.fingerprint, options.cache.key, options.cache.rootError ?? null) : null;
-  const pool = new ExtractionPool({ size: jobs, timeoutMs, extract: options.extract });
+  const pool = new ExtractionPool({ size: jobs, timeoutMs, extract: options.extract, ...(options.startBudget ? { startBudget: options.startBudget } : {}) });
   const facts: (FileFacts | null)[] = new Array(files.length).fill(null);
   const errors: FileError[][] = Array.from({ length: files.length }, () => []);
   const contentKeys: string[] = new Array(files.length).fill("");

@@ -11,6 +11,22 @@ import type { ExtractOptions } from "./extractFileFacts.js";
 import type { FileFacts } from "./facts.js";
 import type { WorkerReply, WorkerSetup, WorkerTask } from "./worker.js";
 
+/**
+ * Starts the time budget of the file at `path`: `expire` is called once `ms` have passed, unless
+ * the returned function is called first. The pool uses `startBudgetTimer`; tests inject their own
+ * to decide when a chosen file's budget runs out, whatever the machine's speed.
+ */
+export type BudgetTimer = (path: string, ms: number, expire: () => void) => () => void;
+
+/** setTimeout's longest wait; a longer one fires at once (with a warning), so budgets are capped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The wall clock: a budget of more than about 24.8 days is one of about 24.8 days. */
+export const startBudgetTimer: BudgetTimer = (_path, ms, expire) => {
+  const timer = setTimeout(expire, Math.min(ms, MAX_TIMER_MS));
+  return () => clearTimeout(timer);
+};
+
 /** `json`: the facts as the worker wrote them; `checksum`: its sha256, when asked for. */
 export type ExtractOutcome = { ok: true; facts: FileFacts; json: string; checksum: string | null } | { ok: false; message: string };
 
@@ -22,6 +38,8 @@ export interface ExtractionPoolOptions {
   extract: ExtractOptions;
   /** V8 heap cap per worker, so a runaway file kills its worker, not the scan. */
   maxHeapMb?: number;
+  /** Test hook: how a file's time budget is timed (default `startBudgetTimer`, the wall clock). */
+  startBudget?: BudgetTimer;
 }
 
 interface Task {
@@ -38,8 +56,8 @@ interface Slot {
   ready: boolean;
   /** Files sent to the worker, in the order it reads them; the first is being read. */
   tasks: Task[];
-  /** The budget of the first task, started when the worker reaches it. */
-  timer: NodeJS.Timeout | null;
+  /** Cancels the budget of the first task, started when the worker reaches it. */
+  cancelBudget: (() => void) | null;
   /** Set once the pool has given up on this worker (terminated, crashed or closing). */
   gone: boolean;
 }
@@ -130,7 +148,7 @@ export class ExtractionPool {
       execArgv: entry.execArgv,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
-    const slot: Slot = { worker, ready: false, tasks: [], timer: null, gone: false };
+    const slot: Slot = { worker, ready: false, tasks: [], cancelBudget: null, gone: false };
     this.slots.push(slot);
     worker.on("message", (reply: WorkerReply) => this.onReply(slot, reply));
     worker.on("error", (error) => this.onStopped(slot, error.message));
@@ -191,13 +209,27 @@ export class ExtractionPool {
 
   /** The worker has just reached its first task: its time budget starts now. */
   private startBudget(slot: Slot): void {
-    slot.timer = setTimeout(() => this.onTimeout(slot), this.options.timeoutMs);
+    const task = slot.tasks[0]!;
+    let live = true;
+    const start = this.options.startBudget ?? startBudgetTimer;
+    // An injected timer may call expire late: only the budget still running counts.
+    const cancel = start(task.path, this.options.timeoutMs, () => {
+      if (live && !slot.gone && slot.tasks[0] === task) this.onTimeout(slot);
+    });
+    slot.cancelBudget = () => {
+      live = false;
+      cancel();
+    };
+  }
+
+  private stopBudget(slot: Slot): void {
+    slot.cancelBudget?.();
+    slot.cancelBudget = null;
   }
 
   /** Takes the task the worker was reading off the slot. */
   private finishTask(slot: Slot): Task | null {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
+    this.stopBudget(slot);
     return slot.tasks.shift() ?? null;
   }
 
@@ -215,8 +247,7 @@ export class ExtractionPool {
 
   private retire(slot: Slot): void {
     slot.gone = true;
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
+    this.stopBudget(slot);
   }
 }
 

@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { dirname, resolve } from "node:path";
 import { TOOL_VERSION } from "../version.js";
 import { type ProbeCli, type ProbeConfig, PROBE_HELP, ProbeUsageError, type Scenario, buildProbeConfig, parseProbeArgs, parseScenario } from "./options.js";
+import { escapeControl, escapeJson, escapeReport } from "./escape.js";
 import { Secrets, isSensitiveHeader } from "./redact.js";
 import { probeHeader, probeJson, probeSummary, roundLine, verdictOf } from "./report.js";
 import { basicAuthorization, runProbe as runRounds } from "./run.js";
@@ -48,14 +49,18 @@ export async function runProbeCommand(argv: readonly string[], io: ProbeIO, reso
     config = buildProbeConfig({ cli, scenario, env: io.env, ...(bodyFileContent !== undefined ? { bodyFileContent } : {}) });
   } catch (error) {
     if (error instanceof ProbeUsageError) {
-      io.stderr(`stalecheck probe: ${error.message}\nRun \`stalecheck probe --help\` for usage.\n`);
+      // The message may quote the command line or a scenario file, which may hold anything.
+      io.stderr(`stalecheck probe: ${escapeControl(error.message)}\nRun \`stalecheck probe --help\` for usage.\n`);
       return PROBE_EXIT.error;
     }
     throw error;
   }
   const secrets = secretsOf(config);
-  const out = (text: string) => io.stdout(secrets.redact(text));
-  const err = (text: string) => io.stderr(secrets.redact(text));
+  // Secrets out first, then what is left of control characters (the report escapes its values
+  // already; this catches anything else), line feeds kept: the text is made of lines.
+  const out = (text: string) => io.stdout(escapeReport(secrets.redact(text)));
+  const err = (text: string) => io.stderr(escapeReport(secrets.redact(text)));
+  const json = (report: string) => escapeJson(secrets.redact(report));
   const outputPath = config.output !== null ? resolve(io.cwd, config.output) : null;
   // Checked before any request is sent: the rounds change the target's state, so they should
   // not be spent on a report that cannot be written.
@@ -87,18 +92,18 @@ export async function runProbeCommand(argv: readonly string[], io: ProbeIO, reso
   }
   const text = () => `${probeHeader(config)}\n${outcome.rounds.map((r) => roundLine(r, config.concurrency)).join("")}\n${probeSummary(outcome)}`;
   if (outputPath !== null) {
-    const report = config.format === "json" ? probeJson(config, outcome, TOOL_VERSION) : text();
+    const report = config.format === "json" ? json(probeJson(config, outcome, TOOL_VERSION)) : escapeReport(secrets.redact(text()));
     try {
-      writeFileSync(outputPath, secrets.redact(report));
+      writeFileSync(outputPath, report);
     } catch (error) {
       // The path was writable before the rounds: print the report rather than lose it.
       err(`stalecheck probe: --output: cannot write ${outputPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; the report follows on standard output\n`);
-      out(report);
+      io.stdout(report);
       return PROBE_EXIT.error;
     }
     out(probeSummary(outcome));
   } else if (config.format === "json") {
-    out(probeJson(config, outcome, TOOL_VERSION));
+    io.stdout(json(probeJson(config, outcome, TOOL_VERSION)));
   } else {
     out(`\n${probeSummary(outcome)}`);
   }

@@ -6,6 +6,7 @@
  */
 import { type Socket, connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { describeCharacter } from "./escape.js";
 import type { Target } from "./target.js";
 
 export interface WireRequest {
@@ -23,6 +24,13 @@ export interface HttpResponse {
 
 export class HttpError extends Error {}
 
+/**
+ * What a request head may hold, checked once more as it is encoded: tab, printable ASCII and
+ * printable Latin-1. The head is written as Latin-1, one byte per character, so anything else
+ * would be sent as some other byte: U+010A as 0x0A, a line feed (header injection, request splitting).
+ */
+const HEAD_TEXT = /^[\t\x20-\x7e\xa0-\xff]*$/;
+
 /** The bytes of a request, split at the release point: `ahead` is everything up to the last byte of the head. */
 export function encodeRequest(target: Target, request: WireRequest): { ahead: Buffer; release: Buffer } {
   const body = request.body === null ? Buffer.alloc(0) : Buffer.from(request.body, "utf8");
@@ -33,6 +41,9 @@ export function encodeRequest(target: Target, request: WireRequest): { ahead: Bu
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   if (request.body !== null || !["GET", "HEAD", "DELETE", "OPTIONS"].includes(request.method)) lines.push(`Content-Length: ${body.length}`);
   lines.push("Connection: close");
+  // wire() and the option parser refuse such text with a clear message; this is the last guard.
+  const bad = lines.find((line) => !HEAD_TEXT.test(line));
+  if (bad !== undefined) throw new HttpError(`refusing to send a request head line holding ${describeCharacter(/[^\t\x20-\x7e\xa0-\xff]/u.exec(bad)![0])}`);
   const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   return { ahead: head.subarray(0, head.length - 1), release: Buffer.concat([head.subarray(head.length - 1), body]) };
 }
@@ -40,7 +51,7 @@ export function encodeRequest(target: Target, request: WireRequest): { ahead: Bu
 /** One connection carrying one request: connect, send the head ahead, release, read the answer. */
 export class PendingRequest {
   private socket: Socket | null = null;
-  private chunks: Buffer[] = [];
+  private readonly reader = new ResponseReader();
   private settled = false;
   private resolveResponse!: (r: HttpResponse) => void;
   private rejectResponse!: (e: Error) => void;
@@ -76,7 +87,13 @@ export class PendingRequest {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => {
-      this.chunks.push(chunk);
+      if (this.settled) return;
+      try {
+        this.reader.push(chunk);
+      } catch (error) {
+        this.fail(error as Error);
+        return;
+      }
       this.tryComplete(false);
     });
     socket.on("end", () => this.tryComplete(true));
@@ -107,7 +124,7 @@ export class PendingRequest {
     if (this.settled) return;
     let parsed: HttpResponse | null;
     try {
-      parsed = parseResponse(Buffer.concat(this.chunks), closed);
+      parsed = this.reader.result(closed);
     } catch (error) {
       this.fail(error as Error);
       return;
@@ -131,11 +148,119 @@ export class PendingRequest {
 
 /** Parses a complete response from `data`, or returns null when more bytes are needed. */
 export function parseResponse(data: Buffer, closed: boolean): HttpResponse | null {
-  const headEnd = data.indexOf("\r\n\r\n");
-  if (headEnd < 0) {
-    if (closed) throw new HttpError(data.length === 0 ? "the server closed the connection without answering" : "malformed answer (no end of headers)");
-    return null;
+  const reader = new ResponseReader();
+  reader.push(data);
+  return reader.result(closed);
+}
+
+/** An answer larger than this is refused: the probe keeps answers in memory, and only needs their status and JSON. */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+interface Head {
+  status: number;
+  headers: Record<string, string>;
+  /** Offset of the body in the received bytes. */
+  bodyStart: number;
+  framing: { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
+}
+
+/**
+ * Reads an answer as its bytes arrive, in time linear in its size: the bytes go into one
+ * buffer that doubles when full, and every search (the end of the head, a chunk-size line)
+ * resumes where the last one stopped instead of starting over on every packet. `scanned`
+ * counts the bytes searched, which the tests check stays proportional to the answer's size.
+ */
+export class ResponseReader {
+  private buffer = Buffer.alloc(4096);
+  private length = 0;
+  /** Where the search for the end of the head resumes. */
+  private headSearchFrom = 0;
+  private head: Head | null = null;
+  /** Chunked bodies: where the next size line (or, once `size` is read, the chunk's data) starts. */
+  private readonly chunked = { at: 0, searchFrom: 0, size: null as number | null, parts: [] as Buffer[], done: false };
+  /** Bytes examined by searches so far. */
+  scanned = 0;
+
+  push(chunk: Buffer): void {
+    if (this.length + chunk.length > MAX_RESPONSE_BYTES) throw new HttpError(`the answer is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB`);
+    if (this.length + chunk.length > this.buffer.length) {
+      const grown = Buffer.alloc(Math.max(this.buffer.length * 2, this.length + chunk.length));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    chunk.copy(this.buffer, this.length);
+    this.length += chunk.length;
   }
+
+  /** The complete answer, or null while more bytes are needed; `closed`: no more will come. */
+  result(closed: boolean): HttpResponse | null {
+    const data = this.buffer.subarray(0, this.length);
+    if (!this.head) {
+      const headEnd = this.search(data, "\r\n\r\n", this.headSearchFrom);
+      if (headEnd < 0) {
+        this.headSearchFrom = Math.max(0, this.length - 3);
+        if (closed) throw new HttpError(this.length === 0 ? "the server closed the connection without answering" : "malformed answer (no end of headers)");
+        return null;
+      }
+      this.head = parseHead(data, headEnd);
+      this.chunked.at = this.chunked.searchFrom = this.head.bodyStart;
+    }
+    const { status, headers, bodyStart, framing } = this.head;
+    switch (framing.kind) {
+      case "none":
+        return { status, headers, body: "" };
+      case "length":
+        if (this.length - bodyStart < framing.length) {
+          if (closed) throw new HttpError("the connection closed before the whole body arrived");
+          return null;
+        }
+        return { status, headers, body: data.subarray(bodyStart, bodyStart + framing.length).toString("utf8") };
+      case "chunked":
+        if (!this.readChunks(data)) {
+          if (closed) throw new HttpError("the connection closed inside a chunked answer");
+          return null;
+        }
+        return { status, headers, body: Buffer.concat(this.chunked.parts).toString("utf8") };
+      case "close":
+        return closed ? { status, headers, body: data.subarray(bodyStart).toString("utf8") } : null;
+    }
+  }
+
+  /** Decodes the chunks that have fully arrived; true once the last (size 0) has. */
+  private readChunks(data: Buffer): boolean {
+    const state = this.chunked;
+    if (state.done) return true;
+    for (;;) {
+      if (state.size === null) {
+        const lineEnd = this.search(data, "\r\n", state.searchFrom);
+        if (lineEnd < 0) {
+          state.searchFrom = Math.max(state.at, this.length - 1);
+          return false;
+        }
+        const size = parseInt(data.subarray(state.at, lineEnd).toString("latin1").split(";")[0]!.trim(), 16);
+        if (!Number.isFinite(size)) throw new HttpError("malformed chunk size");
+        if (size === 0) {
+          state.done = true;
+          return true;
+        }
+        state.size = size;
+        state.at = lineEnd + 2;
+      }
+      if (this.length < state.at + state.size + 2) return false;
+      state.parts.push(Buffer.from(data.subarray(state.at, state.at + state.size)));
+      state.at = state.searchFrom = state.at + state.size + 2;
+      state.size = null;
+    }
+  }
+
+  private search(data: Buffer, needle: string, from: number): number {
+    const found = data.indexOf(needle, from, "latin1");
+    this.scanned += (found < 0 ? data.length : found + needle.length) - from;
+    return found;
+  }
+}
+
+function parseHead(data: Buffer, headEnd: number): Head {
   const headLines = data.subarray(0, headEnd).toString("latin1").split("\r\n");
   const statusMatch = /^HTTP\/1\.[01] (\d{3})/.exec(headLines[0]!);
   if (!statusMatch) throw new HttpError(`malformed status line "${headLines[0]!.slice(0, 40)}"`);
@@ -145,40 +270,13 @@ export function parseResponse(data: Buffer, closed: boolean): HttpResponse | nul
     const colon = line.indexOf(":");
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  const rest = data.subarray(headEnd + 4);
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { status, headers, body: "" };
-  if (/chunked/i.test(headers["transfer-encoding"] ?? "")) {
-    const body = decodeChunked(rest);
-    if (body === null) {
-      if (closed) throw new HttpError("the connection closed inside a chunked answer");
-      return null;
-    }
-    return { status, headers, body: body.toString("utf8") };
-  }
+  const bodyStart = headEnd + 4;
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { status, headers, bodyStart, framing: { kind: "none" } };
+  if (/chunked/i.test(headers["transfer-encoding"] ?? "")) return { status, headers, bodyStart, framing: { kind: "chunked" } };
   if (headers["content-length"] !== undefined) {
     const length = Number(headers["content-length"]);
     if (!Number.isInteger(length) || length < 0) throw new HttpError("malformed Content-Length");
-    if (rest.length < length) {
-      if (closed) throw new HttpError("the connection closed before the whole body arrived");
-      return null;
-    }
-    return { status, headers, body: rest.subarray(0, length).toString("utf8") };
+    return { status, headers, bodyStart, framing: { kind: "length", length } };
   }
-  return closed ? { status, headers, body: rest.toString("utf8") } : null;
-}
-
-function decodeChunked(data: Buffer): Buffer | null {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for (;;) {
-    const lineEnd = data.indexOf("\r\n", offset);
-    if (lineEnd < 0) return null;
-    const size = parseInt(data.subarray(offset, lineEnd).toString("latin1").split(";")[0]!.trim(), 16);
-    if (!Number.isFinite(size)) throw new HttpError("malformed chunk size");
-    if (size === 0) return Buffer.concat(parts);
-    const start = lineEnd + 2;
-    if (data.length < start + size + 2) return null;
-    parts.push(data.subarray(start, start + size));
-    offset = start + size + 2;
-  }
+  return { status, headers, bodyStart, framing: { kind: "close" } };
 }

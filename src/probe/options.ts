@@ -4,6 +4,7 @@
  * files and passes the environment in.
  */
 import { type Comparison, ExpectationError, parseComparison, parseStatusSet } from "./expect.js";
+import { describeCharacter } from "./escape.js";
 import { type Target, TargetError, parseTarget } from "./target.js";
 import { YamlError, parseYaml } from "./yaml.js";
 
@@ -316,7 +317,36 @@ export function parseRequestLine(text: string, where = "--request"): { method: s
     throw new ProbeUsageError(`${where}: "${path}" is a URL; requests go to --target only, so give a path starting with /`);
   }
   if (!path.startsWith("/")) throw new ProbeUsageError(`${where}: the path "${path}" must start with /`);
-  return { method: match[1]!.toUpperCase(), path };
+  return { method: match[1]!.toUpperCase(), path: wirePath(path, where) };
+}
+
+/**
+ * A path as it goes on the wire: an ASCII control character is refused, and every other
+ * character outside ASCII is percent-encoded as UTF-8 (`/café` → `/caf%C3%A9`), outside the
+ * {{placeholders}}, whose values are encoded when filled in. The request line is written one
+ * byte per character, so U+010A written as it is would become a line feed.
+ */
+function wirePath(path: string, where: string): string {
+  const control = /[\x00-\x1f\x7f]/.exec(path);
+  if (control) {
+    const code = control[0].charCodeAt(0);
+    throw new ProbeUsageError(`${where}: the path holds a control character (${describeCharacter(control[0])}); write it percent-encoded (%${code.toString(16).toUpperCase().padStart(2, "0")})`);
+  }
+  let out = "";
+  let last = 0;
+  for (const m of path.matchAll(PLACEHOLDER)) {
+    out += percentEncodeNonAscii(path.slice(last, m.index), where) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + percentEncodeNonAscii(path.slice(last), where);
+}
+
+function percentEncodeNonAscii(text: string, where: string): string {
+  try {
+    return text.replace(/[^\x00-\x7f]+/g, (run) => encodeURIComponent(run));
+  } catch {
+    throw new ProbeUsageError(`${where}: the path holds text that is not valid Unicode (a lone surrogate)`);
+  }
 }
 
 /** Headers the probe writes itself (framing, the connection, the origin). */
@@ -330,9 +360,24 @@ export function parseHeader(text: string): [string, string] {
 
 function checkHeader(name: string, value: string): [string, string] {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ProbeUsageError(`"${name}" is not a valid header name`);
-  if (/[\r\n]/.test(value)) throw new ProbeUsageError(`header ${name} must not contain line breaks`);
+  const problem = headerValueProblem(value);
+  if (problem) throw new ProbeUsageError(`header ${name}: ${problem}`);
   if (RESERVED_HEADERS.has(name.toLowerCase())) throw new ProbeUsageError(`header ${name} is set by the probe and cannot be given`);
   return [name, value];
+}
+
+/**
+ * Why a header value cannot be sent, or null. A request head is written one byte per character
+ * (Latin-1), so only tab, printable ASCII and printable Latin-1 (U+00A0–U+00FF) go out as
+ * written; a line break, another control character, or a character above U+00FF (whose low
+ * byte is what would be sent: U+010A as a line feed) would inject headers or split the request.
+ */
+export function headerValueProblem(value: string): string | null {
+  const bad = /[^\t\x20-\x7e\xa0-\xff]/u.exec(value);
+  if (!bad) return null;
+  const code = bad[0].codePointAt(0)!;
+  const sentAs = code > 0xff ? ` (it would be sent as byte 0x${(code & 0xff).toString(16).padStart(2, "0")}${[0x0a, 0x0d].includes(code & 0xff) ? ", a line break" : ""})` : code === 0x0a || code === 0x0d ? " (a line break)" : " (a control character)";
+  return `${describeCharacter(bad[0])}${sentAs} cannot be sent in a header value; only tab, printable ASCII and printable Latin-1 (U+00A0-U+00FF) can`;
 }
 
 /** `USER:PASS`, or `env:NAME` to read `USER:PASS` from the environment variable NAME (keeps secrets out of argv and scenario files). */
@@ -517,10 +562,18 @@ function checkPlaceholders(config: ProbeConfig): void {
   add("mutation", config.mutation);
   add("verify", config.verify);
   for (const [name, value] of config.headers) texts.push([`header ${name}`, value]);
-  const setupTexts = config.setup ? [[`setup path`, config.setup.path], ...(config.setup.body !== null ? [["setup body", config.setup.body]] : [])] : [];
+  const setupTexts: [string, string][] = [];
+  if (config.setup) {
+    setupTexts.push(["setup path", config.setup.path]);
+    if (config.setup.body !== null) setupTexts.push(["setup body", config.setup.body]);
+    for (const [name, value] of config.setup.headers) setupTexts.push([`setup header ${name}`, value]);
+  }
   for (const [where, text] of [...texts, ...setupTexts] as [string, string][]) {
     for (const name of placeholders(text)) {
-      if (name === "round" || name in config.vars) continue;
+      // A --var's value is known now: one that cannot go in a header is refused before any request.
+      const problem = Object.hasOwn(config.vars, name) && /\bheader /.test(where) ? headerValueProblem(config.vars[name]!) : null;
+      if (problem) throw new ProbeUsageError(`${where}: the value of {{${name}}}: ${problem}`);
+      if (name === "round" || Object.hasOwn(config.vars, name)) continue;
       if (name.startsWith("setup.") && config.setup && !where.startsWith("setup")) continue;
       throw new ProbeUsageError(
         `${where}: unknown placeholder {{${name}}} (use {{round}}, a --var NAME=VALUE, or {{setup.PATH}} with a --setup request)`,
@@ -550,8 +603,11 @@ answer the expectations are evaluated against.
 Requests:
   --target URL              the app's base URL; must be a loopback address unless --allow-remote
   --user USER:PASS          HTTP Basic credentials for every request (env:VAR reads USER:PASS from VAR)
-  --request "METHOD /path"  the request to race
-  -H, --header "N: V"       extra header on every request (repeatable)
+  --request "METHOD /path"  the request to race; characters outside ASCII in a path are sent
+                            percent-encoded (UTF-8), control characters are refused
+  -H, --header "N: V"       extra header on every request (repeatable); one whose value uses a
+                            {{setup.PATH}} value goes with every request but the setup itself.
+                            Values: tab, printable ASCII and printable Latin-1 (U+00A0-U+00FF) only
   --body TEXT | --body-file FILE | --json JSON
                             the race request's body (--json also sets Content-Type)
   -c, --concurrency N       requests per burst (1-100, default 2)
@@ -576,14 +632,16 @@ Expectations (a round violating one has shown the race; exit code 1):
 Bounds and output:
   --max-requests N          stop before exceeding N requests in all (default 1000)
   --max-duration SECONDS    stop starting rounds after SECONDS, abort requests past it (default 300)
-  --timeout SECONDS         per request (default 30)
+  --timeout SECONDS         per request (default 30); an answer over 64 MiB also fails its request
   --settle MS               pause between the partial sends and the release (default 100)
   --stop-on-violation       stop after the first round that violates an expectation
   --scenario FILE           read the above from a JSON or YAML file; command-line options win
   --allow-remote            allow a target that is not a loopback address (only systems you may test)
   --format text|json        report format (default text);  -o, --output FILE  write it to FILE
 
-Exit codes: 0 every expectation held, 1 an expectation was violated (the race showed),
-2 usage error, refused target, or a round that could not run (setup or verification failed).
-Credentials and sensitive header values are never printed.
+The report shows each request line with the --var values filled in ({{round}} and
+{{setup.PATH}} as written). Exit codes: 0 every expectation held, 1 an expectation was
+violated (the race showed), 2 usage error, refused target, or a round that could not run
+(setup or verification failed). Credentials and sensitive header values are never printed;
+control characters from the target's answers or the configuration are shown escaped (\\x1b, \\u202e).
 `;

@@ -3,6 +3,7 @@
  * redact(), which replaces each known secret (passwords, Basic tokens, values of sensitive
  * headers) wherever it appears.
  */
+import { escapeControl } from "./escape.js";
 
 export const REDACTED = "***";
 
@@ -17,7 +18,12 @@ export class Secrets {
 
   add(value: string | null | undefined): void {
     // Very short values would blank out ordinary text; they are still never printed on purpose.
-    if (value && value.length >= 3) this.values.add(value);
+    if (!value || value.length < 3) return;
+    this.values.add(value);
+    // Output escapes control characters (text) or quotes strings (JSON) before it is redacted
+    // as a whole: the secret in those forms is a secret too.
+    this.values.add(escapeControl(value));
+    this.values.add(JSON.stringify(value).slice(1, -1));
   }
 
   redact(text: string): string {

@@ -1,9 +1,12 @@
 /**
  * Probe reports, text and JSON, per round and overall. Both are passed through the
  * caller's Secrets before they leave the process; neither ever includes credentials,
- * Authorization headers or response bodies.
+ * Authorization headers or response bodies. In the text report every value that comes from
+ * outside (the target's answers, the scenario, the command line) has its control characters
+ * escaped (see escape.ts); JSON escapes them itself, and the caller passes it through escapeJson.
  */
-import type { ProbeConfig, RequestTemplate } from "./options.js";
+import { escapeControl } from "./escape.js";
+import { PLACEHOLDER, type ProbeConfig, type RequestTemplate } from "./options.js";
 import { displayHeader } from "./redact.js";
 import type { ProbeOutcome, RoundResult } from "./run.js";
 
@@ -15,8 +18,21 @@ export function verdictOf(outcome: ProbeOutcome): Verdict {
   return "no-race";
 }
 
-function requestLine(spec: RequestTemplate): string {
-  return `${spec.method} ${spec.path}`;
+/**
+ * The request line as sent: --var values filled in (percent-encoded as on the wire), while
+ * {{round}} and {{setup.…}} stay as written, since they change from round to round.
+ */
+export function requestLine(config: ProbeConfig, spec: RequestTemplate): string {
+  const path = spec.path.replace(PLACEHOLDER, (placeholder, name: string) => {
+    const value = Object.hasOwn(config.vars, name) ? config.vars[name] : undefined;
+    if (value === undefined) return placeholder;
+    try {
+      return encodeURI(value);
+    } catch {
+      return value;
+    }
+  });
+  return `${spec.method} ${path}`;
 }
 
 function who(config: ProbeConfig, spec: RequestTemplate): string | null {
@@ -33,7 +49,7 @@ export function expectationTexts(config: ProbeConfig): string[] {
 
 export function probeJson(config: ProbeConfig, outcome: ProbeOutcome, toolVersion: string): string {
   const spec = (s: RequestTemplate | null, extra: Record<string, unknown> = {}) =>
-    s && { line: requestLine(s), user: who(config, s), headers: s.headers.map(([n, v]) => displayHeader(n, v)), hasBody: s.body !== null, ...extra };
+    s && { line: requestLine(config, s), user: who(config, s), headers: s.headers.map(([n, v]) => displayHeader(n, v)), hasBody: s.body !== null, ...extra };
   const violated = outcome.rounds.filter((r) => r.violations.length > 0);
   const report = {
     version: 1,
@@ -77,12 +93,13 @@ export function probeJson(config: ProbeConfig, outcome: ProbeOutcome, toolVersio
 
 export function probeHeader(config: ProbeConfig): string {
   const lines: string[] = [];
-  const as = (s: RequestTemplate) => (who(config, s) ? ` (as ${who(config, s)})` : "");
-  lines.push(`stalecheck probe: ${requestLine(config.request)}${as(config.request)} ×${config.concurrency} per round, up to ${config.rounds} round${config.rounds === 1 ? "" : "s"}, against ${config.target.origin}`);
-  if (config.setup) lines.push(`  setup     ${requestLine(config.setup)}${as(config.setup)}`);
-  if (config.mutation) lines.push(`  mutation  ${requestLine(config.mutation)}${as(config.mutation)} at ${config.mutation.offsetMs >= 0 ? "+" : ""}${config.mutation.offsetMs} ms from the release`);
-  if (config.verify) lines.push(`  verify    ${requestLine(config.verify)}${as(config.verify)}`);
-  lines.push(`  expect    ${expectationTexts(config).join("; ")}`);
+  const as = (s: RequestTemplate) => (who(config, s) ? ` (as ${escapeControl(who(config, s)!)})` : "");
+  const line = (s: RequestTemplate) => escapeControl(requestLine(config, s));
+  lines.push(`stalecheck probe: ${line(config.request)}${as(config.request)} ×${config.concurrency} per round, up to ${config.rounds} round${config.rounds === 1 ? "" : "s"}, against ${escapeControl(config.target.origin)}`);
+  if (config.setup) lines.push(`  setup     ${line(config.setup)}${as(config.setup)}`);
+  if (config.mutation) lines.push(`  mutation  ${line(config.mutation)}${as(config.mutation)} at ${config.mutation.offsetMs >= 0 ? "+" : ""}${config.mutation.offsetMs} ms from the release`);
+  if (config.verify) lines.push(`  verify    ${line(config.verify)}${as(config.verify)}`);
+  lines.push(`  expect    ${expectationTexts(config).map(escapeControl).join("; ")}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -103,13 +120,16 @@ export function roundLine(r: RoundResult, concurrency: number): string {
   }
   if (r.mutation) parts.push(`mutation ${r.mutation.status ?? "failed"} sent ${fmtMs(r.mutation.sentMs)} answered ${fmtMs(r.mutation.answeredMs)}`);
   const setupValues = Object.entries(r.setupValues);
-  if (setupValues.length > 0) parts.push(`[${setupValues.map(([k, v]) => `${k}=${v}`).join(", ")}]`);
+  if (setupValues.length > 0) parts.push(`[${setupValues.map(([k, v]) => `${escapeControl(k)}=${escapeControl(v)}`).join(", ")}]`);
   const lines = [parts.join("  ")];
   if (r.verify) {
-    for (const x of r.verify.results) lines.push(`    verify ${x.expectation}: found ${x.actual === undefined ? "nothing" : JSON.stringify(x.actual)} ${x.holds === true ? "(holds)" : x.holds === false ? "(VIOLATED)" : "(undecided)"}`);
+    for (const x of r.verify.results) {
+      const found = x.actual === undefined ? "nothing" : escapeControl(JSON.stringify(x.actual));
+      lines.push(`    verify ${escapeControl(x.expectation)}: found ${found} ${x.holds === true ? "(holds)" : x.holds === false ? "(VIOLATED)" : "(undecided)"}`);
+    }
   }
-  for (const v of r.violations) lines.push(`    violated: ${v}`);
-  for (const e of r.errors) lines.push(`    error: ${e}`);
+  for (const v of r.violations) lines.push(`    violated: ${escapeControl(v)}`);
+  for (const e of r.errors) lines.push(`    error: ${escapeControl(e)}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -4,8 +4,8 @@
  * only to the one address the target resolved to.
  */
 import { type ComparisonResult, evaluateComparison, lookupPath, parseStatusSet } from "./expect.js";
-import { type HttpResponse, PendingRequest, type WireRequest, encodeRequest } from "./http.js";
-import { type Credential, PLACEHOLDER, type ProbeConfig, type RequestTemplate } from "./options.js";
+import { HttpError, type HttpResponse, PendingRequest, type WireRequest, encodeRequest } from "./http.js";
+import { type Credential, PLACEHOLDER, type ProbeConfig, type RequestTemplate, headerValueProblem, placeholders } from "./options.js";
 
 export interface TimedAnswer {
   status: number | null;
@@ -79,7 +79,7 @@ export async function runProbe(config: ProbeConfig, address: string, hooks: RunH
     rounds.push(result);
     const send = async (spec: WireRequest): Promise<HttpResponse> => {
       requests++;
-      const pending = new PendingRequest(config.target, address, encodeRequest(config.target, spec), timeout());
+      const pending = new PendingRequest(config.target, address, encode(config, spec), timeout());
       await pending.prepare();
       pending.release();
       return pending.response;
@@ -88,7 +88,7 @@ export async function runProbe(config: ProbeConfig, address: string, hooks: RunH
       let setupAnswer: unknown = undefined;
       const values = (name: string): string | undefined => {
         if (name === "round") return String(n);
-        if (name in config.vars) return config.vars[name];
+        if (Object.hasOwn(config.vars, name)) return config.vars[name];
         if (name.startsWith("setup.")) {
           const found = lookupPath(setupAnswer, name.slice(6).split("."));
           if (!found.found || found.value === null || found.value === undefined) return undefined;
@@ -111,9 +111,9 @@ export async function runProbe(config: ProbeConfig, address: string, hooks: RunH
       const verifySpec = config.verify ? wire(config, config.verify, values) : null;
 
       // Every request of the burst sends the same bytes: encoded once.
-      const raceBytes = encodeRequest(config.target, raceSpec);
+      const raceBytes = encode(config, raceSpec);
       const burst = Array.from({ length: config.concurrency }, () => new PendingRequest(config.target, address, raceBytes, timeout()));
-      const mutation = mutationSpec ? new PendingRequest(config.target, address, encodeRequest(config.target, mutationSpec), timeout()) : null;
+      const mutation = mutationSpec ? new PendingRequest(config.target, address, encode(config, mutationSpec), timeout()) : null;
       const all = mutation ? [...burst, mutation] : burst;
       requests += all.length;
       const prepared = await Promise.allSettled(all.map((p) => p.prepare()));
@@ -189,27 +189,56 @@ export async function runProbe(config: ProbeConfig, address: string, hooks: RunH
   return { rounds, stoppedBy, requests, durationMs: Math.round(now() - start) };
 }
 
-/** A concrete request: placeholders filled, the default credentials and headers applied. */
+/**
+ * A concrete request: placeholders filled, the default credentials and headers applied. The
+ * setup request does not get the global headers that use {{setup.…}} values: it is the request
+ * that produces them.
+ */
 export function wire(config: ProbeConfig, spec: RequestTemplate, values: (name: string) => string | undefined): WireRequest {
   const fill = (text: string, where: string, encode: boolean): string =>
     text.replace(PLACEHOLDER, (_, name: string) => {
       const value = values(name);
       if (value === undefined) throw new RoundError(`${where}: no value for {{${name}}}${name.startsWith("setup.") ? " in the setup answer" : ""}`);
       if (/[\r\n]/.test(value)) throw new RoundError(`${where}: the value of {{${name}}} contains a line break`);
-      return encode ? encodeURI(value) : value;
+      if (!encode) return value;
+      try {
+        return encodeURI(value);
+      } catch {
+        throw new RoundError(`${where}: the value of {{${name}}} is not valid Unicode (a lone surrogate)`);
+      }
     });
   const headers: [string, string][] = [];
   const user = spec.user ?? config.user;
   if (user) headers.push(["Authorization", basicAuthorization(user)]);
-  for (const [name, value] of [...config.headers, ...spec.headers]) {
+  const global = spec === config.setup ? config.headers.filter(([, value]) => !usesSetupValues(value)) : config.headers;
+  for (const [name, value] of [...global, ...spec.headers]) {
     const index = headers.findIndex(([n]) => n.toLowerCase() === name.toLowerCase());
-    const entry: [string, string] = [name, fill(value, `header ${name}`, false)];
+    const filled = fill(value, `header ${name}`, false);
+    // A placeholder's value (a --var, a setup answer) may hold what the option parser refuses in a header.
+    const problem = headerValueProblem(filled);
+    if (problem) throw new RoundError(`header ${name}: ${problem}`);
+    const entry: [string, string] = [name, filled];
     if (index >= 0) headers[index] = entry;
     else headers.push(entry);
   }
   const path = fill(spec.path, "path", true);
   if (/\s/.test(path)) throw new RoundError(`path "${path}" contains white space`);
   return { method: spec.method, path, headers, body: spec.body === null ? null : fill(spec.body, "body", false) };
+}
+
+/** The request's bytes; a head that cannot be sent as written fails the round, not the run. */
+function encode(config: ProbeConfig, spec: WireRequest): { ahead: Buffer; release: Buffer } {
+  try {
+    return encodeRequest(config.target, spec);
+  } catch (error) {
+    if (error instanceof HttpError) throw new RoundError(error.message);
+    throw error;
+  }
+}
+
+/** The text names a {{setup.…}} value. */
+export function usesSetupValues(text: string): boolean {
+  return placeholders(text).some((name) => name.startsWith("setup."));
 }
 
 export function basicAuthorization(user: Credential): string {

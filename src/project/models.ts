@@ -21,6 +21,8 @@ export interface ModelIndex {
   definedModels: ReadonlySet<string>;
   /** `Model.field` and `*.field` (model unknown) keys for every field assigned anywhere. */
   mutatedFields: ReadonlySet<string>;
+  /** Every `x` such that some key of `mutatedFields` ends in `.x`: fields assigned on some model. */
+  mutatedOnSomeModel: ReadonlySet<string>;
   /** Top-level names of the scanned code (directories, modules, the root's own name). */
   localPackages: ReadonlySet<string>;
   /** Models named in configuration (`sensitive-models`) whose rows authorization depends on. */
@@ -43,8 +45,13 @@ export function indexModels(files: readonly FileFacts[], rootName: string | unde
   inheritUniqueness(models);
   const localPackages = new Set<string>(rootName ? [rootName] : []);
   for (const file of files) for (const part of file.path.replace(/\.py$/, "").split("/")) localPackages.add(part);
+  const mutatedOnSomeModel = new Set<string>();
+  for (const key of mutatedFields) {
+    for (let dot = key.indexOf("."); dot >= 0; dot = key.indexOf(".", dot + 1)) mutatedOnSomeModel.add(key.slice(dot + 1));
+  }
   return {
     byName: models,
+    mutatedOnSomeModel,
     definedModels: new Set(files.flatMap((f) => f.models.map((m) => m.name))),
     mutatedFields,
     localPackages,
@@ -88,8 +95,7 @@ export function isExternalModel(index: ModelIndex, file: FileFacts, model: strin
 export function isMutable(index: ModelIndex, model: string | null, field: string): boolean {
   if (index.mutatedFields.has(`*.${field}`)) return true;
   if (model !== null) return index.mutatedFields.has(`${model}.${field}`);
-  for (const key of index.mutatedFields) if (key.endsWith(`.${field}`)) return true;
-  return false;
+  return index.mutatedOnSomeModel.has(field);
 }
 
 /** Do authorization decisions depend on this model's rows (users, memberships, roles, configured ones)? */

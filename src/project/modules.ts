@@ -29,6 +29,8 @@ export class ModuleIndex {
   /** Per file, its functions by qualified name (in definition order), built on first use. */
   private readonly functionsByName = new Map<FileFacts, Map<string, FunctionFacts[]>>();
   private readonly classesByName = new Map<FileFacts, Map<string, ClassFacts>>();
+  /** Per file, the functions of each class by class name, in definition order, built on first use. */
+  private readonly methodsByClass = new Map<FileFacts, Map<string, FunctionFacts[]>>();
   private readonly qualifiedCache = new Map<string, Symbol>();
 
   constructor(files: readonly FileFacts[]) {
@@ -119,6 +121,22 @@ export class ModuleIndex {
       this.functionsByName.set(file, byName);
     }
     return byName.get(name) ?? [];
+  }
+
+  /** The functions of `file` whose class is named `className`, in definition order. */
+  methodsOf(file: FileFacts, className: string): readonly FunctionFacts[] {
+    let byClass = this.methodsByClass.get(file);
+    if (!byClass) {
+      byClass = new Map();
+      for (const fn of file.functions) {
+        if (fn.className === null) continue;
+        const list = byClass.get(fn.className);
+        if (list) list.push(fn);
+        else byClass.set(fn.className, [fn]);
+      }
+      this.methodsByClass.set(file, byClass);
+    }
+    return byClass.get(className) ?? [];
   }
 
   /** The class of `file` with this name; the first when several share it, as a linear search finds. */

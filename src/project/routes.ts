@@ -145,8 +145,7 @@ function viewSetEndpoints(
   // @action(detail=…, methods=[…], url_path=…) methods of the class and its scanned bases.
   for (const a of ancestors(index, file, cls)) {
     if ("external" in a) continue;
-    for (const fn of a.file.functions) {
-      if (fn.className !== a.cls.name) continue;
+    for (const fn of index.methodsOf(a.file, a.cls.name)) {
       const decorator = fn.decorators.find((d) => /(^|\.)action\b/.test(d));
       if (!decorator) continue;
       const short = fn.name.split(".").pop()!;
