@@ -118,7 +118,7 @@ if (options.write !== null) {
   }
   process.exit(0);
 }
-if (!existsSync(join(DIST, "scan.js"))) {
+if (!existsSync(join(DIST, "run/scan.js"))) {
   console.error("dist/ is missing: run `npm run build` (npm run bench:scaling does)");
   process.exit(2);
 }

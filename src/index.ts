@@ -1,6 +1,8 @@
 /** The library API: `scan()` returns exactly what `stalecheck --format json` prints. */
-export { scan, atOrAbove, UsageError, DEFAULT_MAX_FILE_BYTES } from "./scan.js";
-export type { ScanOptions, ScanResult, ScanError } from "./scan.js";
+export { scan, atOrAbove, DEFAULT_MAX_FILE_BYTES } from "./run/scan.js";
+export type { ScanOptions } from "./run/scan.js";
+export { UsageError } from "./core/errors.js";
+export type { ScanResult, ScanError } from "./core/result.js";
 export type { Finding, SiteRef } from "./core/finding.js";
 export type { Severity, Confidence } from "./core/severity.js";
 export type { RuleMeta, RuleDocs } from "./analysis/rule.js";

@@ -11,7 +11,8 @@ import { readSource } from "../src/discover/readSource.js";
 import { formatEndpointsJson } from "../src/report/endpoints.js";
 import { formatJson } from "../src/report/json.js";
 import { formatText } from "../src/report/text.js";
-import { scan, type ScanOptions, type ScanResult } from "../src/scan.js";
+import { scan, type ScanOptions } from "../src/run/scan.js";
+import type { ScanResult } from "../src/core/result.js";
 import { copyFixtureTree, pythonFiles, temporaryDirectory } from "./helpers/trees.js";
 
 const work = temporaryDirectory("cache");

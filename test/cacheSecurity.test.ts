@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cacheKeyDirectory } from "../src/cache/cacheKey.js";
 import { type CliIO, main } from "../src/cli/main.js";
 import { formatJson } from "../src/report/json.js";
-import { scan } from "../src/scan.js";
+import { scan } from "../src/run/scan.js";
 import { FIXTURE_RULES, temporaryDirectory } from "./helpers/trees.js";
 
 const work = temporaryDirectory("cache-security");

@@ -9,7 +9,7 @@ import { escapeControl } from "../src/report/escape.js";
 import { formatGithub } from "../src/report/github.js";
 import { formatText } from "../src/report/text.js";
 import type { Finding } from "../src/rules/analyse.js";
-import type { ScanResult } from "../src/scan.js";
+import type { ScanResult } from "../src/core/result.js";
 import { runCli } from "./helpers/runCli.js";
 import { MODELS, redeemView, removeTempProjects, tempProject } from "./helpers/tempProject.js";
 

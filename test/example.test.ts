@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { scan } from "../src/scan.js";
+import { scan } from "../src/run/scan.js";
 
 const dir = join(import.meta.dirname, "..", "examples", "billing");
 

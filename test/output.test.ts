@@ -5,7 +5,7 @@ import { progressBar } from "../src/cli/progress.js";
 import { formatGithub } from "../src/report/github.js";
 import { formatText } from "../src/report/text.js";
 import type { Finding } from "../src/core/finding.js";
-import type { ScanResult } from "../src/scan.js";
+import type { ScanResult } from "../src/core/result.js";
 import { MODELS, redeemView, removeTempProjects, tempProject } from "./helpers/tempProject.js";
 
 afterAll(removeTempProjects);

@@ -2,10 +2,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { type BudgetTimer, ExtractionPool, startBudgetTimer } from "../src/extract/pool.js";
+import { type BudgetTimer, ExtractionPool, startBudgetTimer } from "../src/run/pool.js";
 import { formatJson } from "../src/report/json.js";
 import { formatText } from "../src/report/text.js";
-import { scan } from "../src/scan.js";
+import { scan } from "../src/run/scan.js";
 import { FIXTURE_RULES, copyFixtureTree, pythonFiles, temporaryDirectory } from "./helpers/trees.js";
 
 const tree = temporaryDirectory("parallel");

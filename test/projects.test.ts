@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { scan } from "../src/scan.js";
+import { scan } from "../src/run/scan.js";
 import { expectedMarkers, markerDiff } from "./helpers/fixtures.js";
 
 const root = join(import.meta.dirname, "fixtures", "projects");

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatJson } from "../src/report/json.js";
-import { scan } from "../src/scan.js";
+import { scan } from "../src/run/scan.js";
 import { copyFixtureTree, pythonFiles, temporaryDirectory } from "./helpers/trees.js";
 
 const work = temporaryDirectory("property");

@@ -12,7 +12,8 @@ import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FINGERPRINT_KEY, formatSarif } from "../src/report/sarif.js";
 import { RULES } from "../src/rules/registry.js";
-import { type ScanResult, scan } from "../src/scan.js";
+import { scan } from "../src/run/scan.js";
+import type { ScanResult } from "../src/core/result.js";
 import { CHILD_HANG_GUARD_MS } from "./helpers/hangGuard.js";
 import { MODELS, redeemView, removeTempProjects, tempProject } from "./helpers/tempProject.js";
 

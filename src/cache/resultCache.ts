@@ -19,15 +19,13 @@
  * directory, not a link.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, readFileSync, readdirSync, statSync, utimesSync } from "node:fs";
+import { lstatSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { DiscoveredFile } from "../discover/discover.js";
 import { type FileIdentity, type SourceRead, identityOf, readSource } from "../discover/readSource.js";
 import type { Endpoint } from "../core/endpoint.js";
 import type { FileError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
-import { BUILD_ROOT } from "../buildRoot.js";
 import { bodyIntact, hashBuildFolders, keepNewest, sealEntry, sha256, splitEntry } from "./entryFile.js";
 import { describeError, ensureDirectory, isRealDirectory, readRegularFile, removeIf, writeAtomically } from "./safeFs.js";
 
@@ -158,15 +156,13 @@ let fingerprint: string | undefined;
 
 /**
  * The code a result depends on besides the extractor, whose fingerprint the caller puts in the
- * scope: discovery, the project and rule stages, and the pipeline itself. Any other build gives
- * another key, so results made by it are never read.
+ * scope: discovery, the project, analysis and rule stages, and the scan driver. Any other build
+ * gives another key, so results made by it are never read.
  */
 function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash("sha256");
-  hashBuildFolders(hash, ["core", "discover", "project", "analysis", "rules"]);
-  const scanModule = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "scan.ts" : "scan.js", BUILD_ROOT));
-  hash.update(readFileSync(scanModule));
+  hashBuildFolders(hash, ["core", "discover", "project", "analysis", "rules", "run"]);
   fingerprint = hash.digest("hex");
   return fingerprint;
 }

@@ -3,7 +3,7 @@ import { globProblem } from "../config/fileFilters.js";
 import { parseByteSize } from "../config/size.js";
 import { nearest } from "../config/suggest.js";
 import { SEVERITIES, type Severity } from "../core/severity.js";
-import { MAX_FILE_TIMEOUT_MS, MAX_JOBS, MIN_FILE_TIMEOUT_MS } from "../scan.js";
+import { MAX_FILE_TIMEOUT_MS, MAX_JOBS, MIN_FILE_TIMEOUT_MS } from "../run/scan.js";
 
 export type Format = "text" | "json" | "sarif" | "github";
 export const FORMATS: readonly Format[] = ["text", "json", "sarif", "github"];

@@ -7,7 +7,8 @@ import { formatJson } from "../report/json.js";
 import { formatSarif } from "../report/sarif.js";
 import { formatText } from "../report/text.js";
 import type { Severity } from "../core/severity.js";
-import type { ScanOptions, ScanResult } from "../scan.js";
+import type { ScanOptions } from "../run/scan.js";
+import type { ScanResult } from "../core/result.js";
 import type { CheckArgs, Format } from "./args.js";
 
 export interface CheckPlan {

@@ -7,7 +7,7 @@ import { cacheKeyDirectory } from "../cache/cacheKey.js";
 import { escapeControl, escapeControlKeepingLines } from "../report/escape.js";
 import { RULES, findRule } from "../rules/registry.js";
 import { UsageError } from "../core/errors.js";
-import { type ScanOptions, atOrAbove, scan } from "../scan.js";
+import { type ScanOptions, atOrAbove, scan } from "../run/scan.js";
 import { TOOL_VERSION } from "../version.js";
 import { ArgsError, HELP, parseArgs } from "./args.js";
 import { planCheck, renderReport, unanalysedProblem } from "./checkRun.js";

@@ -22,7 +22,7 @@ import { type Stats, chmodSync, closeSync, lstatSync, openSync, realpathSync, re
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isWithin } from "../discover/paths.js";
 import { fileKind } from "../discover/regularFile.js";
-import { UsageError } from "../scan.js";
+import { UsageError } from "../core/errors.js";
 
 /**
  * Checks where an output named on the command line may go (see the module comment) and returns

@@ -3,7 +3,8 @@ import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSyn
 import { dirname, resolve } from "node:path";
 import { TOOL_VERSION } from "../version.js";
 import { type ProbeCli, type ProbeConfig, PROBE_HELP, ProbeUsageError, type Scenario, buildProbeConfig, parseProbeArgs, parseScenario } from "./options.js";
-import { escapeControl, escapeJson, escapeReport } from "./escape.js";
+import { escapeControl, escapeControlKeepingLines as escapeReport } from "../report/escape.js";
+import { escapeJson } from "./escape.js";
 import { Secrets, isSensitiveHeader } from "./redact.js";
 import { probeHeader, probeJson, probeSummary, roundLine, verdictOf } from "./report.js";
 import { basicAuthorization, runProbe as runRounds } from "./run.js";

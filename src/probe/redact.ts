@@ -3,7 +3,7 @@
  * redact(), which replaces each known secret (passwords, Basic tokens, values of sensitive
  * headers) wherever it appears.
  */
-import { escapeControl } from "./escape.js";
+import { escapeControl } from "../report/escape.js";
 
 export const REDACTED = "***";
 

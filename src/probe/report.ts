@@ -5,7 +5,7 @@
  * outside (the target's answers, the scenario, the command line) has its control characters
  * escaped (see escape.ts); JSON escapes them itself, and the caller passes it through escapeJson.
  */
-import { escapeControl } from "./escape.js";
+import { escapeControl } from "../report/escape.js";
 import { PLACEHOLDER, type ProbeConfig, type RequestTemplate } from "./options.js";
 import { displayHeader } from "./redact.js";
 import type { ProbeOutcome, RoundResult } from "./run.js";

@@ -1,6 +1,6 @@
 /** `stalecheck endpoints`: one row per route with its authentication and Basic Auth reach. */
 import type { Endpoint } from "../core/endpoint.js";
-import type { ScanResult } from "../scan.js";
+import type { ScanResult } from "../core/result.js";
 import { escapeControl as esc } from "./escape.js";
 
 interface EndpointRow {

@@ -9,7 +9,7 @@
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { Finding } from "../core/finding.js";
 import type { Severity } from "../core/severity.js";
-import type { ScanResult } from "../scan.js";
+import type { ScanResult } from "../core/result.js";
 import { escapeControl as esc, escapeControlKeepingLines } from "./escape.js";
 
 export interface GithubOptions {

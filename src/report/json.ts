@@ -1,5 +1,5 @@
 import type { Finding } from "../core/finding.js";
-import type { ScanResult } from "../scan.js";
+import type { ScanResult } from "../core/result.js";
 
 /** The JSON contract of DESIGN.md §4, with a fixed key order. See schema/stalecheck-output.schema.json. */
 export function formatJson(result: ScanResult): string {

@@ -9,7 +9,7 @@ import type { RuleMeta } from "../analysis/rule.js";
 import type { Finding } from "../core/finding.js";
 import type { Severity } from "../core/severity.js";
 import { RULES } from "../rules/registry.js";
-import type { ScanResult } from "../scan.js";
+import type { ScanResult } from "../core/result.js";
 import { HOMEPAGE, ruleDocUrl } from "./links.js";
 import { ruleDocMarkdown } from "./ruleDocs.js";
 

@@ -1,6 +1,6 @@
 import type { Finding } from "../core/finding.js";
 import { SEVERITIES } from "../core/severity.js";
-import type { ScanResult } from "../scan.js";
+import type { ScanResult } from "../core/result.js";
 import { escapeControl as esc } from "./escape.js";
 
 export interface TextOptions {

@@ -7,8 +7,8 @@
  */
 import { Worker } from "node:worker_threads";
 import { BUILD_ROOT } from "../buildRoot.js";
-import type { ExtractOptions } from "./extractFileFacts.js";
-import type { FileFacts } from "./facts.js";
+import type { ExtractOptions } from "../extract/extractFileFacts.js";
+import type { FileFacts } from "../extract/facts.js";
 import type { WorkerReply, WorkerSetup, WorkerTask } from "./worker.js";
 
 /**
@@ -252,14 +252,12 @@ export class ExtractionPool {
 }
 
 /**
- * The worker script: dist/extract/worker.js next to this module once built. Running from the
- * TypeScript sources (the test suite), the worker loads worker.ts through a small
- * type-stripping loader instead.
+ * The worker script: dist/run/worker.js once built. Running from the TypeScript sources (the
+ * test suite), worker.ts next to this module, with the parent's Node options (`execArgv`
+ * undefined), which must then load TypeScript: the test runner's configuration adds a loader.
  */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  if (import.meta.url.endsWith(".ts")) {
-    return { url: new URL("./worker.ts", import.meta.url), execArgv: ["--import", new URL("./sourceWorkerLoader.mjs", import.meta.url).href] };
-  }
+function workerEntry(): { url: URL; execArgv: string[] | undefined } {
+  if (import.meta.url.endsWith(".ts")) return { url: new URL("./worker.ts", import.meta.url), execArgv: undefined };
   // From BUILD_ROOT, not this module: bundled into dist/stalecheck.mjs, this module has no file of its own.
-  return { url: new URL("extract/worker.js", BUILD_ROOT), execArgv: [] };
+  return { url: new URL("run/worker.js", BUILD_ROOT), execArgv: [] };
 }

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { sha256 } from "../cache/entryFile.js";
 import { getPythonParser } from "../parse/parser.js";
-import { extractFileFacts, type ExtractOptions } from "./extractFileFacts.js";
+import { extractFileFacts, type ExtractOptions } from "../extract/extractFileFacts.js";
 
 export interface WorkerTask {
   id: number;

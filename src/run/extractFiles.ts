@@ -8,10 +8,11 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { FactsCache } from "../cache/factsCache.js";
 import { contentKey } from "../cache/resultCache.js";
 import type { FileError } from "../core/errors.js";
+import type { ExtractionStats } from "../core/result.js";
 import type { DiscoveredFile } from "../discover/discover.js";
 import { type FileIdentity, readSource } from "../discover/readSource.js";
-import type { ExtractOptions } from "./extractFileFacts.js";
-import type { FileFacts } from "./facts.js";
+import type { ExtractOptions } from "../extract/extractFileFacts.js";
+import type { FileFacts } from "../extract/facts.js";
 import { type BudgetTimer, ExtractionPool } from "./pool.js";
 
 export const DEFAULT_FILE_TIMEOUT_MS = 20_000;
@@ -34,17 +35,6 @@ export interface ExtractFilesOptions {
   startBudget?: BudgetTimer;
 }
 
-
-export interface ExtractionStats {
-  /** Files parsed and walked in this scan. */
-  parsed: number;
-  /** Files whose facts came from the cache. */
-  cached: number;
-  /** Cache entries found but not trusted. */
-  cacheRejected: number;
-  /** Why the cache could not be written, when it could not. */
-  cacheWriteError: string | null;
-}
 
 export interface ExtractFilesResult {
   /** Facts of every file that could be read, in discovery order. */

@@ -1,25 +1,25 @@
 /** The whole pipeline: discover → parse → extract → index → analyse. Touches no process state. */
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { configGlobMatcher } from "./config/fileFilters.js";
-import { changedFiles } from "./discover/changedFiles.js";
-import { type DiscoverOptions, discover, discoverRoot, inputPaths } from "./discover/discover.js";
-import { cacheKeyDirectory, loadCacheKey } from "./cache/cacheKey.js";
-import { cachePlacementProblem, cacheRootProblem, prepareCacheRoot } from "./cache/cacheRoot.js";
-import { extractorFingerprint } from "./cache/factsCache.js";
-import { ResultCache } from "./cache/resultCache.js";
-import { describeError } from "./cache/safeFs.js";
-import { type ExtractionStats, extractFiles } from "./extract/extractFiles.js";
-import type { BudgetTimer } from "./extract/pool.js";
-import { buildProject, type Project } from "./project/buildProject.js";
-import { analyse } from "./analysis/engine.js";
-import type { Endpoint } from "./core/endpoint.js";
-import { type FileError, UsageError } from "./core/errors.js";
-import type { Finding } from "./core/finding.js";
-import { SEVERITIES, type Severity } from "./core/severity.js";
-import { findRule, selectRules } from "./rules/registry.js";
-import { type Baseline, applyBaseline } from "./report/baseline.js";
-import { TOOL_NAME, TOOL_VERSION } from "./version.js";
+import { configGlobMatcher } from "../config/fileFilters.js";
+import { changedFiles } from "../discover/changedFiles.js";
+import { type DiscoverOptions, discover, discoverRoot, inputPaths } from "../discover/discover.js";
+import { cacheKeyDirectory, loadCacheKey } from "../cache/cacheKey.js";
+import { cachePlacementProblem, cacheRootProblem, prepareCacheRoot } from "../cache/cacheRoot.js";
+import { extractorFingerprint } from "../cache/factsCache.js";
+import { ResultCache } from "../cache/resultCache.js";
+import { describeError } from "../cache/safeFs.js";
+import { extractFiles } from "./extractFiles.js";
+import type { BudgetTimer } from "./pool.js";
+import { buildProject, type Project } from "../project/buildProject.js";
+import { analyse } from "../analysis/engine.js";
+import { UsageError } from "../core/errors.js";
+import type { Finding } from "../core/finding.js";
+import type { ScanError, ScanResult, ScanStats } from "../core/result.js";
+import { SEVERITIES, type Severity } from "../core/severity.js";
+import { findRule, selectRules } from "../rules/registry.js";
+import { type Baseline, applyBaseline } from "../report/baseline.js";
+import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 
 export interface ScanOptions {
   /** Files and directories to scan; default the working directory. */
@@ -84,41 +84,7 @@ export interface ScanOptions {
   testBudgetTimer?: BudgetTimer;
 }
 
-/** A file that could not be scanned, or a problem in part of it. */
-export type ScanError = FileError;
 
-export interface ScanResult {
-  version: 1;
-  tool: { name: string; version: string };
-  summary: { files: number; functions: number; findings: number; errors: number; durationMs: number };
-  findings: Finding[];
-  errors: ScanError[];
-  /** Absolute directory that finding paths are relative to. Not part of the JSON output. */
-  root: string;
-  /** Routes of the scanned project with their authentication (for `stalecheck endpoints`). Not in the JSON output. */
-  endpoints: Endpoint[];
-  /** Settings modules read (relative paths). Not in the JSON output. */
-  settingsFiles: string[];
-  /** How many files were parsed and how many came from the cache. Not part of the JSON output. */
-  extraction?: ScanStats;
-  /** Findings the baseline covered (not in `findings`). Not part of the JSON output. */
-  baselined?: number;
-  /**
-   * Files whose facts the analysis used: `summary.files` less those unreadable, over a size or
-   * time budget, or fatal to their worker (each in `errors`). A file with syntax errors is
-   * analysed, around them. Not part of the JSON output.
-   */
-  analysedFiles?: number;
-}
-
-export interface ScanStats extends ExtractionStats {
-  /** The whole analysis came from the result cache: nothing was parsed or analysed. */
-  analysisCached: boolean;
-  /** Why a cache directory was given but no cache was used at all (no key, a default location that may not be used). */
-  cacheUnavailable: string | null;
-}
-
-export { UsageError };
 
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
 /**
