@@ -33,7 +33,7 @@ def cancel(request, code):
 describe("baselines", () => {
   it("silences the recorded findings through line shifts and unrelated edits, and reports only a new function", async () => {
     const dir = tempProject({ "app/models.py": MODELS, "app/views.py": TWO_VIEWS });
-    expect(await reported(["."], dir)).toEqual(["app/views.py:10 STC102 redeem", "app/views.py:18 STC102 cancel"]);
+    expect(await reported(["."], dir)).toEqual(["app/views.py:10 STC102 redeem", "app/views.py:19 STC102 cancel"]);
 
     const written = await run([".", "--write-baseline", "baseline.json"], dir);
     expect(written.code).toBe(0);
@@ -45,7 +45,7 @@ describe("baselines", () => {
     // Shift every line: a new import block at the top.
     const shifted = `import logging\nimport time\n\nlogger = logging.getLogger(__name__)\n\n${TWO_VIEWS}`;
     writeFiles(dir, { "app/views.py": shifted });
-    expect(await reported(["."], dir)).toEqual(["app/views.py:15 STC102 redeem", "app/views.py:23 STC102 cancel"]);
+    expect(await reported(["."], dir)).toEqual(["app/views.py:15 STC102 redeem", "app/views.py:24 STC102 cancel"]);
     expect(await reported([".", "--baseline", "baseline.json"], dir)).toEqual([]);
 
     // An unrelated edit inside the function (a new statement in the window) changes nothing.
@@ -55,7 +55,7 @@ describe("baselines", () => {
 
     // A new vulnerable function is reported, and only it.
     writeFiles(dir, { "app/views.py": `${edited}\n${redeemView("redeem_again").split("\n").slice(3).join("\n")}` });
-    expect(await reported([".", "--baseline", "baseline.json"], dir)).toEqual(["app/views.py:33 STC102 redeem_again"]);
+    expect(await reported([".", "--baseline", "baseline.json"], dir)).toEqual(["app/views.py:34 STC102 redeem_again"]);
     const text = await run([".", "--baseline", "baseline.json"], dir);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain("(2 more covered by the baseline)");
@@ -64,10 +64,11 @@ describe("baselines", () => {
   it("never lets one entry hide a new identical twin", async () => {
     const dir = tempProject({ "app/models.py": MODELS, "app/views.py": redeemView() });
     expect((await run([".", "--write-baseline", "baseline.json"], dir)).code).toBe(0);
-    // The same write again, after the first: same rule, function, check and use text.
-    writeFiles(dir, { "app/views.py": redeemView().replace("    voucher.save()\n", "    voucher.save()\n    voucher.save()\n") });
-    expect(await reported(["."], dir)).toEqual(["app/views.py:10 STC102 redeem", "app/views.py:11 STC102 redeem"]);
-    expect(await reported([".", "--baseline", "baseline.json"], dir)).toEqual(["app/views.py:11 STC102 redeem"]);
+    // The same fetch, check and write again, after the first: same rule, function, check and use text.
+    const block = redeemView().split("\n").slice(5, 11).join("\n");
+    writeFiles(dir, { "app/views.py": redeemView().replace("    return JsonResponse({\"ok\": True})\n", `${block}\n    return JsonResponse({"ok": True})\n`) });
+    expect(await reported(["."], dir)).toEqual(["app/views.py:10 STC102 redeem", "app/views.py:16 STC102 redeem"]);
+    expect(await reported([".", "--baseline", "baseline.json"], dir)).toEqual(["app/views.py:16 STC102 redeem"]);
     // Recorded together, the twins are one entry with a count of 2.
     expect((await run([".", "--write-baseline", "twins.json"], dir)).code).toBe(0);
     const twins = JSON.parse(readFileSync(join(dir, "twins.json"), "utf8"));

@@ -127,7 +127,7 @@ def redeem(request, code):
 `;
 
 /** The same unlocked check-then-write, outside request code. */
-const VOUCHER_SCRIPT = `from shop.models import Voucher
+const VOUCHER_SCRIPT = `from shop.models import Redemption, Voucher
 
 
 def redeem(code):
@@ -136,6 +136,7 @@ def redeem(code):
         return
     voucher.used = True
     voucher.save()
+    Redemption.objects.create(voucher=voucher)
 `;
 
 let clean: string;

@@ -79,6 +79,7 @@ ignore = ["STC108"]
 exclude = ["legacy", "**/generated/*.py"]
 fail-on = "high"
 include-non-request = true
+strict = true
 max-file-size = "2MB"
 baseline = ".stalecheck-baseline.json"
 check-helpers = ["myapp.auth.require_admin", "user_may_edit"]
@@ -94,12 +95,12 @@ transaction-decorators = ["myapp.db.locked_atomic"]
     const config = readConfigFile(join(dir, "pyproject.toml"), dir);
     expect(config).toEqual({
       select: ["STC1", "unused-suppression"], ignore: ["STC108"], exclude: ["legacy", "**/generated/*.py"], failOn: "high",
-      includeNonRequest: true, maxFileBytes: 2 * 1024 * 1024, baseline: join(dir, ".stalecheck-baseline.json"),
+      includeNonRequest: true, strict: true, maxFileBytes: 2 * 1024 * 1024, baseline: join(dir, ".stalecheck-baseline.json"),
       checkHelpers: ["myapp.auth.require_admin", "user_may_edit"], sensitiveModels: ["Wallet", "billing.models.Seat"],
       basicAuthClasses: ["myapp.auth.LegacyBasicAuthentication"], basicAuthMiddleware: ["myapp.middleware.BasicAuthMiddleware"],
       transactionNames: ["myapp.db.locked_atomic"], perFileIgnores: { "billing/legacy_*.py": ["STC101", "check-then-create"] },
     });
-    expect(CONFIG_KEYS).toHaveLength(13);
+    expect(CONFIG_KEYS).toHaveLength(14);
   });
 });
 
@@ -254,8 +255,9 @@ def void_voucher_rechecked(request, pk):
     expect(await reported(["."], tempProject(files))).toEqual([]);
     const configured = tempProject({ ...files, "stalecheck.toml": "check-helpers = [\"myapp.auth.gatekeeper\"]\n" });
     // The look-alike that asks the helper again where the flag is used is not STC104's (its
-    // re-check outside a transaction is STC101's, line 27).
-    expect(await reported(["."], configured)).toEqual(["app/views.py:18 STC104", "app/views.py:27 STC101"]);
+    // re-check outside a transaction is STC101's, line 27, raced only by a revocation: --strict).
+    expect(await reported(["."], configured)).toEqual(["app/views.py:18 STC104"]);
+    expect(await reported([".", "--strict"], configured)).toEqual(["app/views.py:18 STC104", "app/views.py:27 STC101"]);
   });
 
   it("extends the vocabulary: Basic Auth classes and middleware make endpoints Basic-reachable", async () => {

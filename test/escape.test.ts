@@ -32,6 +32,7 @@ describe("control characters in human-readable output", () => {
     rule: "STC102", name: "missing-row-lock", severity: "high", confidence: "high", file: `app/${hostile}.py`, function: `redeem${hostile}`,
     line: 10, column: 5, endLine: 10,
     check: { line: 7, text: `if voucher.used:  # ${hostile}`, kind: "state" }, use: { line: 10, text: `voucher.save()\r::error::forged`, kind: "write" },
+    uses: [{ line: 10, text: `voucher.save()\r::error::forged`, kind: "write" }, { line: 11, text: `Redemption.objects.create()  # ${hostile}`, kind: "create" }],
     basicAuth: false, route: null, message: `Line 7 checks ${hostile}`, remediation: `Lock ${hostile}`, fingerprint: "0123456789abcdef", window: `call ${hostile}`,
   });
   const result = (): ScanResult => ({

@@ -16,6 +16,7 @@ function finding(overrides: Partial<Finding> = {}): Finding {
     line: 20, column: 9, endLine: 20,
     check: { line: 14, text: "if order.status != 'open':", kind: "state" },
     use: { line: 20, text: "order.save()", kind: "write" },
+    uses: [{ line: 20, text: "order.save()", kind: "write" }],
     basicAuth: false, route: null,
     message: "Line 14 checks `order.status`, 50% of the time: a, b\nc.", remediation: "Lock it: `select_for_update()`.",
     fingerprint: "0123456789abcdef", window: "requests.post() on line 16, 1 query",
@@ -80,6 +81,15 @@ describe("text report", () => {
       "  14 | check  if order.status != 'open':",
       "   ⋮ |        5 lines between: requests.post() on line 16, 1 query",
       "  20 | use    order.save()",
+    ].join("\n"));
+  });
+
+  it("shows every use the check guards in the frame, in line order", () => {
+    const uses = [{ line: 20, text: "order.save()", kind: "write" as const }, { line: 22, text: "Payment.objects.create(order=order)", kind: "create" as const }];
+    const text = formatText(result([finding({ uses })]), { color: false });
+    expect(text).toContain([
+      "  20 | use    order.save()",
+      "  22 | use    Payment.objects.create(order=order)",
     ].join("\n"));
   });
 

@@ -115,3 +115,25 @@ class HeaderAuth(BaseAuthentication):
     ]);
   });
 });
+
+describe("routes with a variable prefix", () => {
+  it("routes include() under a prefix held in a variable or an f-string, keeping the pattern's own part", async () => {
+    const views = `from django.http import HttpResponse\n\n\ndef ping(request):\n    return HttpResponse()\n`;
+    const app = `from django.urls import path\n\nfrom . import views\n\nurlpatterns = [path("ping/", views.ping)]\n`;
+    const root = `from django.urls import include, path\n\nPREFIX = "api/"\nversion = "v2"\n\nurlpatterns = [\n    path(PREFIX, include("app.urls")),\n    path(f"{version}/", include("app.urls")),\n]\n`;
+    const settings = `ROOT_URLCONF = "proj.urls"\n`;
+    const project = await projectOf(tempProject({ "proj/settings.py": settings, "proj/urls.py": root, "app/__init__.py": "", "app/views.py": views, "app/urls.py": app }));
+    expect(project.endpoints.map((e) => e.handlers.map((h) => h.function).join(","))).toEqual(["ping", "ping"]);
+    expect(project.endpoints.every((e) => e.route.endsWith("ping/"))).toBe(true);
+  });
+});
+
+describe("Basic Auth reach of the authentication code itself", () => {
+  it("marks the methods of a BasicAuthentication subclass as running in Basic-Auth requests", async () => {
+    const auth = `from rest_framework.authentication import BasicAuthentication\n\n\nclass TenantBasicAuthentication(BasicAuthentication):\n    def authenticate_credentials(self, userid, password, request=None):\n        return super().authenticate_credentials(userid, password, request)\n`;
+    const project = await projectOf(tempProject({ "api/__init__.py": "", "api/auth.py": auth }));
+    const file = project.files.find((f) => f.path === "api/auth.py")!;
+    const fn = file.functions.find((f) => f.name === "TenantBasicAuthentication.authenticate_credentials")!;
+    expect(project.basicAuthCode.has(fn)).toBe(true);
+  });
+});

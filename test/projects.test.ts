@@ -6,15 +6,15 @@ import { expectedMarkers, markerDiff } from "./helpers/fixtures.js";
 
 const root = join(import.meta.dirname, "fixtures", "projects");
 
-/** Every `# expect:` marker of every .py file in a mini-project, as `file:line:RULE`. */
-function projectMarkers(dir: string): Set<string> {
+/** Every `# expect:` marker (with `strict`, `# expect-strict:` too) of every .py file in a mini-project, as `file:line:RULE`. */
+function projectMarkers(dir: string, strict: boolean): Set<string> {
   const out = new Set<string>();
   const walk = (sub: string) => {
     for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(rel);
       else if (entry.name.endsWith(".py")) {
-        for (const key of expectedMarkers(readFileSync(join(dir, rel), "utf8"))) out.add(`${rel}:${key}`);
+        for (const key of expectedMarkers(readFileSync(join(dir, rel), "utf8"), strict)) out.add(`${rel}:${key}`);
       }
     }
   };
@@ -23,10 +23,10 @@ function projectMarkers(dir: string): Set<string> {
 }
 
 describe.each(readdirSync(root).sort())("project fixture %s", (name) => {
-  it("reports exactly its # expect markers across files", async () => {
+  it.each([false, true])("reports exactly its # expect markers across files (strict: %s)", async (strict) => {
     const dir = join(root, name);
-    const result = await scan({ paths: [dir] });
-    const mismatches = markerDiff(projectMarkers(dir), new Set(result.findings.map((f) => `${f.file}:${f.line}:${f.rule}`)));
+    const result = await scan({ paths: [dir], strict });
+    const mismatches = markerDiff(projectMarkers(dir, strict), new Set(result.findings.map((f) => `${f.file}:${f.line}:${f.rule}`)));
     expect(mismatches, mismatches.join("\n")).toEqual([]);
     expect(result.errors).toEqual([]);
   });

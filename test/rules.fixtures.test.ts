@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RULES } from "../src/rules/registry.js";
-import { fixtureMismatches } from "./helpers/fixtures.js";
+import { expectedMarkers, fixtureMismatches } from "./helpers/fixtures.js";
 
 const root = join(import.meta.dirname, "fixtures", "rules");
 
@@ -10,6 +10,12 @@ it("has a fixture folder with at least one file for every rule, and none for a r
   const folders = readdirSync(root).sort();
   expect(folders).toEqual(RULES.map((r) => r.meta.code).sort());
   for (const folder of folders) expect(readdirSync(join(root, folder)).filter((f) => f.endsWith(".py")).length, folder).toBeGreaterThan(0);
+});
+
+it("reads # expect: markers by default, and # expect-strict: ones too under --strict, several to a line", () => {
+  const source = "a()  # expect: STC102\nb()  # expect: STC102  # expect-strict: STC101\nc()  # expect-strict: STC104, STC101\nd()  # expects: STC101\n";
+  expect([...expectedMarkers(source)].sort()).toEqual(["1:STC102", "2:STC102"]);
+  expect([...expectedMarkers(source, true)].sort()).toEqual(["1:STC102", "2:STC101", "2:STC102", "3:STC101", "3:STC104"]);
 });
 
 describe.each(readdirSync(root).sort())("rule fixtures %s", (code) => {

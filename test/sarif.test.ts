@@ -37,7 +37,7 @@ interface SarifLog {
 }
 
 const VIEWS = `from django.http import JsonResponse
-from .models import Voucher
+from .models import Redemption, Voucher
 
 
 def redeem(request, code):
@@ -46,6 +46,7 @@ def redeem(request, code):
         return JsonResponse({"error": "already used"}, status=409)
     voucher.used = True
     voucher.save()  # noqa: STC108
+    Redemption.objects.create(voucher=voucher, user=request.user)
     return JsonResponse({"ok": True})
 
 
@@ -123,7 +124,7 @@ describe("SARIF output", () => {
     }
   });
 
-  it("puts the use first, the check in relatedLocations, and a check → window → use thread flow", () => {
+  it("puts the use first, the check and the other guarded uses in relatedLocations, and a check → window → uses thread flow", () => {
     const log = parse(formatSarif(small));
     const stc102 = log.runs[0]!.results.find((r) => r.ruleId === "STC102")!;
     const finding = small.findings.find((f) => f.rule === "STC102")!;
@@ -133,6 +134,7 @@ describe("SARIF output", () => {
     });
     expect(stc102.relatedLocations).toEqual([
       { id: 1, physicalLocation: { artifactLocation: { uri: "app/views.py", uriBaseId: "%SRCROOT%" }, region: { startLine: 7 } }, message: { text: "Check (state): `if voucher.used:`." } },
+      { id: 2, physicalLocation: { artifactLocation: { uri: "app/views.py", uriBaseId: "%SRCROOT%" }, region: { startLine: 11 } }, message: { text: "Also guarded (create): `Redemption.objects.create(voucher=voucher, user=request.user)`." } },
     ]);
     expect(stc102.message.text).toContain("[line 7](1)");
     expect(stc102.message.text).toContain(`Fix: ${finding.remediation}`);
@@ -141,6 +143,7 @@ describe("SARIF output", () => {
       [{ startLine: 7 }, "Check (state): `if voucher.used:`."],
       [{ startLine: 8, endLine: 9 }, expect.stringMatching(/^Window: 2 lines run between check and use/)],
       [{ startLine: 10 }, "Use (write): `voucher.save()  # noqa: STC108`."],
+      [{ startLine: 11 }, "Also guarded (create): `Redemption.objects.create(voucher=voucher, user=request.user)`."],
     ]);
     expect(stc102.level).toBe({ critical: "error", high: "error", medium: "warning", low: "note" }[finding.severity]);
     expect(stc102.partialFingerprints).toEqual({ [FINGERPRINT_KEY]: finding.fingerprint });

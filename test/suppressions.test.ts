@@ -11,7 +11,7 @@ import { parseDirective } from "../src/analysis/suppressions.js";
 import { RULES, findRule, selectRules } from "../src/rules/registry.js";
 
 const VULNERABLE = (comment = "") => `from django.http import JsonResponse
-from .models import Voucher
+from .models import Redemption, Voucher
 
 
 def redeem(request, code):
@@ -20,6 +20,7 @@ def redeem(request, code):
         return JsonResponse({"error": "already used"}, status=409)
     voucher.used = True
     voucher.save()${comment}
+    Redemption.objects.create(voucher=voucher, user=request.user)
     return JsonResponse({"ok": True})
 `;
 

@@ -7,6 +7,7 @@ import type { Project } from "../project/buildProject.js";
 import { isMutable } from "../project/models.js";
 import type { ModelCore, StateWrite, StateWriteVerdict } from "./model.js";
 import { atomicContaining, inScopes, locksIn } from "./scopes.js";
+import { isBookkeeping } from "./uses.js";
 
 export function stateWrites(model: ModelCore, project: Project): StateWrite[] {
   const out: StateWrite[] = [];
@@ -14,7 +15,7 @@ export function stateWrites(model: ModelCore, project: Project): StateWrite[] {
     (e): e is CheckEvent => e.type === "check" && e.kind === "state" && e.subjectDef !== undefined && e.scopes.length > 0,
   );
   for (const write of model.events) {
-    if (write.type !== "write" || write.op === "enqueue") continue;
+    if (write.type !== "write" || write.op === "enqueue" || isBookkeeping(write)) continue;
     const guarding = checks.filter(
       (c) => c.pos < write.pos && inScopes(c.scopes, write.pos) && writesSubject(write, c.subjectDef!) && !c.idempotent &&
         checkedStateMutable(project, model.defs, c) && !compareAndSet(write, c),

@@ -153,6 +153,7 @@ function unusedDraft(meta: RuleMeta, file: FileFacts, functionAt: readonly (stri
     endLine: directive.line,
     check: null,
     use: { line: directive.line, text: text.length > 200 ? `${text.slice(0, 197)}...` : text, kind: "suppression" },
+    uses: [{ line: directive.line, text: text.length > 200 ? `${text.slice(0, 197)}...` : text, kind: "suppression" }],
     basicAuth: false,
     route: null,
     message,

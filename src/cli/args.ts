@@ -20,6 +20,8 @@ export interface CheckArgs {
   /** undefined: not given (the configuration or the default, low, decides). */
   failOn: Severity | undefined;
   includeNonRequest: boolean;
+  /** --strict: also races only privileged actors can cause, whatever the window. */
+  strict: boolean;
   maxFileBytes: number | undefined;
   jobs: number | undefined;
   /** null: --no-cache; undefined: the default location. */
@@ -44,7 +46,7 @@ export type ParsedArgs =
 export class ArgsError extends Error {}
 
 const VALUE_OPTIONS = new Set(["--format", "--output", "-o", "--select", "--ignore", "--exclude", "--fail-on", "--max-file-size", "--jobs", "-j", "--cache-dir", "--file-timeout", "--config", "--baseline", "--write-baseline", "--changed-since"]);
-const FLAG_OPTIONS = new Set(["--include-non-request", "--no-cache", "--no-progress", "--help", "-h", "--version", "-V"]);
+const FLAG_OPTIONS = new Set(["--include-non-request", "--strict", "--no-cache", "--no-progress", "--help", "-h", "--version", "-V"]);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
@@ -108,6 +110,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     exclude: excludeGlobs(values),
     failOn: failOn as Severity | undefined,
     includeNonRequest: flags.has("--include-non-request"),
+    strict: flags.has("--strict"),
     maxFileBytes: size === undefined ? undefined : parseSize(size),
     jobs: optionalNumber(values, "--jobs", `a whole number of worker threads from 1 to ${MAX_JOBS}`, (n) => Number.isInteger(n) && n >= 1 && n <= MAX_JOBS),
     cacheDir: cacheDirectory(values, flags),
@@ -209,6 +212,8 @@ Options for check:
                             project is still analysed)
   --no-progress             no progress bar on stderr
   --include-non-request     also report in tests, migrations and management commands
+  --strict                  also report races only privileged actors can cause (a revoked permission)
+                            when nothing slow runs between check and use
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)
   --file-timeout SECONDS    skip (and report) a file whose extraction takes longer (0.1 to 3600;
                             default: 20)

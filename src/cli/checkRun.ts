@@ -34,6 +34,7 @@ export function planCheck(args: CheckArgs, cwd: string): CheckPlan {
     ...(dir !== null ? { configDir: dir } : {}),
     ...(config.perFileIgnores ? { perFileIgnores: config.perFileIgnores } : {}),
     includeNonRequest: args.includeNonRequest || (config.includeNonRequest ?? false),
+    strict: args.strict || (config.strict ?? false),
     ...(args.maxFileBytes !== undefined || config.maxFileBytes !== undefined ? { maxFileBytes: args.maxFileBytes ?? config.maxFileBytes } : {}),
     transactionNames: config.transactionNames ?? [],
     checkHelpers: config.checkHelpers ?? [],

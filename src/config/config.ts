@@ -30,6 +30,7 @@ export interface StalecheckConfig {
   /** Glob (relative to the config file's directory) → rule selectors not reported there. */
   perFileIgnores?: Record<string, string[]>;
   includeNonRequest?: boolean;
+  strict?: boolean;
   maxFileBytes?: number;
   /** Absolute path of the baseline file. */
   baseline?: string;
@@ -69,6 +70,7 @@ const KEYS: Record<string, { field: keyof StalecheckConfig; check: Check }> = {
   "fail-on": { field: "failOn", check: (v, k) => oneOf(v, k, SEVERITIES) },
   "per-file-ignores": { field: "perFileIgnores", check: perFileIgnores },
   "include-non-request": { field: "includeNonRequest", check: boolean },
+  strict: { field: "strict", check: boolean },
   "max-file-size": { field: "maxFileBytes", check: size },
   baseline: { field: "baseline", check: (v, k) => nonEmptyString(v, k) },
   "check-helpers": { field: "checkHelpers", check: (v, k) => pythonNames(v, k) },

@@ -4,6 +4,17 @@ import type { Confidence, Severity } from "./severity.js";
 /** `suppression`: the comment an STC001 finding reports. */
 export type UseKind = "write" | "delete" | "create" | "enqueue" | "disclose" | "lock" | "suppression" | "authorize" | "cache";
 
+/** Who can change what the check read (DESIGN.md §1). */
+export type RaceKind = "self" | "cross-path" | "revocation";
+
+/** Code that changes the checked state, cited in a finding's `race`. */
+export interface WriterRef {
+  file: string;
+  line: number;
+  function: string;
+  route: string | null;
+}
+
 export interface SiteRef {
   line: number;
   text: string;
@@ -24,6 +35,10 @@ export interface Finding {
   endLine: number;
   check: SiteRef | null;
   use: SiteRef & { kind: UseKind };
+  /** Every use the check guards in this function, in line order; `use` is the most severe. */
+  uses: (SiteRef & { kind: UseKind })[];
+  /** Who can change the checked state in the window; absent for findings that pair no check with a use. */
+  race?: { kind: RaceKind; writers: WriterRef[] };
   lock?: { line: number; text: string };
   transaction?: { line: number; text: string };
   basicAuth: boolean;

@@ -160,10 +160,36 @@ function readUrlCall(call: SyntaxNode): UrlEntry | null {
   return entry;
 }
 
-/** A route literal, or the template of `"^{mount_point}api/$".format(...)` with its placeholders kept. */
+/**
+ * A route literal, or a route built at run time with what it is built from kept as a
+ * placeholder: the template of `"^{mount_point}api/$".format(...)`, `f"{prefix}api/"`,
+ * `prefix + "api/"`, or a bare `prefix` (`{prefix}`), so the routes below still resolve.
+ */
 function routeString(node: SyntaxNode): string | null {
   const literal = stringValue(node);
   if (literal !== null) return literal;
+  switch (node.type) {
+    case "identifier":
+    case "attribute":
+      return `{${node.text}}`;
+    case "string": {
+      // An f-string: its literal parts, and each interpolation as `{expression}`.
+      let out = "";
+      for (const part of node.namedChildren) {
+        if (part.type === "string_content") out += part.text;
+        else if (part.type === "interpolation") out += `{${(part.namedChildren[0]?.text ?? "").replace(/\s+/g, "")}}`;
+      }
+      return out;
+    }
+    case "binary_operator": {
+      const [left, right] = [field(node, "left"), field(node, "right")];
+      const a = left ? routeString(left) : null;
+      const b = right ? routeString(right) : null;
+      return a !== null && b !== null ? a + b : null;
+    }
+    case "parenthesized_expression":
+      return node.namedChildren[0] ? routeString(node.namedChildren[0]) : null;
+  }
   const fn = node.type === "call" ? field(node, "function") : null;
   if (fn?.type === "attribute" && field(fn, "attribute")?.text === "format") {
     const template = field(fn, "object");

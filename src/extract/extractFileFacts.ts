@@ -9,13 +9,19 @@ export interface ExtractOptions {
   transactionNames?: readonly string[];
 }
 
-/** Tests, migrations, management commands and scheduled jobs do not serve requests. */
+/** Directories whose code serves no request: tests and their utilities, migrations, scripts, scheduled jobs. */
+const NON_REQUEST_DIRECTORY = /^(tests?|testing|test_?utils|\w+_tests|migrations|scripts|jobs)$/;
+
+/**
+ * Tests and test utilities, migrations and the helpers written for them, management commands,
+ * scripts and scheduled jobs do not serve requests.
+ */
 export function isRequestCode(path: string): boolean {
   const parts = path.split("/");
   const file = parts[parts.length - 1] ?? "";
-  // `jobs/` holds django-extensions scheduled jobs.
-  if (parts.includes("tests") || parts.includes("test") || parts.includes("migrations") || parts.includes("jobs")) return false;
-  if (/^(test_.*|.*_tests?|tests|conftest)\.py$/.test(file)) return false;
+  // `jobs/` holds django-extensions scheduled jobs; `scripts/`, one-off and cron scripts.
+  if (parts.slice(0, -1).some((part) => NON_REQUEST_DIRECTORY.test(part))) return false;
+  if (/^(test_.*|.*_tests?|tests|conftest|factories|migrations)\.py$/.test(file)) return false;
   const joined = parts.join("/");
   return !/(^|\/)management\/commands\//.test(joined);
 }

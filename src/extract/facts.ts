@@ -45,10 +45,17 @@ export interface CheckEvent {
   whenFalse?: Span[];
   /** The check stands under an odd number of negations in its condition (`not`, `!=`, `not in`, `is not`). */
   negated?: boolean;
+  /** Compared with a bound (`user.level < 3`): either side may be the grant, so it is never deny-only. */
+  threshold?: boolean;
+  /** The integer literal a count is compared with (`admins.count() <= 1` → `1`). */
+  bound?: string;
   guard: GuardKind;
   /** State checks: the object variable definition whose field is read. */
   subjectDef?: number;
-  /** State checks: the field read (`status`), `null` when a method result is tested. */
+  /**
+   * State checks: the field read (`status`), `null` when a method result is tested. Checks of
+   * the request user's attributes: the flag or role field read (`is_staff`, `tier` of `profile.tier`).
+   */
   field?: string | null;
   /** Authorization checks: the check runs on a locked object (`locked_user.has_perm`). */
   onDefs?: number[];
@@ -58,8 +65,12 @@ export interface CheckEvent {
   byName: boolean;
   /** State checks written `obj.field != value`: the other operand's text. */
   comparedTo?: string;
+  /** State checks against a literal other than True/False/None (`inv.status == "open"`): the field holds more than yes or no. */
+  manyValued?: boolean;
   /** The guarded code only assigns the value it compared with: any order gives the same result. */
   idempotent?: boolean;
+  /** State checks that compare the field with the requesting user (`obj.owner == request.user`): an ownership test. */
+  identity?: boolean;
   /** Set on checks made elsewhere and applied to this function (a DRF permission class): their file. */
   file?: string;
   /** Authorization checks on a user object: the receiver as written (`request.user`, `user`). */
@@ -130,6 +141,14 @@ export interface WriteEvent {
   fFields: string[];
   /** Lookup keywords of `get_or_create`/`update_or_create` (without `defaults`), or the fields a create sets. */
   lookupFields: string[];
+  /** `get_or_create`/`update_or_create`: the keys of a literal `defaults` (or `create_defaults`) dict, the other fields a created row gets. */
+  defaultFields?: string[];
+  /** The ORM method as written, where the op folds several (`update_or_create` for op `get_or_create`). */
+  method?: string;
+  /** `bulk_create(ignore_conflicts=True)` (or `update_conflicts=True`): the database absorbs duplicates. */
+  ignoreConflicts?: boolean;
+  /** Lookup or create keywords given a value that may be None (`None`, a parameter defaulting to None): NULL never collides in a unique index. */
+  maybeNullFields?: string[];
   /** Set when the write happens inside a called helper of this name (resolved from a call). */
   via?: string;
   /** Enqueues: the task called (`send_payout` for `send_payout.delay(…)`). */
@@ -164,6 +183,13 @@ export interface CallEvent {
   argDefs: number[];
   /** Definition the result is assigned to. */
   resultDef: number | null;
+  /**
+   * `manager.fetch()` on a variable holding `Manager(...)`, `job.finish()` on a fetched `Job`:
+   * the class, so the project can find the method.
+   */
+  receiverClass?: string;
+  /** The variable the method is called on (`job` in `job.finish()`): a write the method makes to `self` is a write to it. */
+  receiverDef?: number;
 }
 
 export interface RefreshEvent {
@@ -244,11 +270,13 @@ export interface VariableDef {
   name: string;
   pos: number;
   /** How the value came to be. */
-  origin: "fetch" | "queryset" | "new-instance" | "derived" | "request-user" | "other";
+  origin: "fetch" | "queryset" | "new-instance" | "derived" | "request-user" | "self" | "other";
   /** For querysets and fetches. */
   query?: QueryShape;
   /** Definitions this one was computed from (a serializer of `inv` derives from inv). */
   from: number[];
+  /** A fetch that yields None when no row matches (`first()`, `last()`): testing it asks whether the row exists. */
+  maybeNone?: boolean;
 }
 
 export interface FunctionFacts {
@@ -268,6 +296,8 @@ export interface FunctionFacts {
   decodesBasicAuth: boolean;
   /** Text facts for credential-checking code: mentions `is_active`, calls `authenticate(…)`, calls the parent's `authenticate_credentials`. */
   credentialFacts: { isActive: boolean; authenticate: boolean; superCredentials: boolean } | null;
+  /** The body mentions `is_active` (a helper such as `check_user(user)` that refuses inactive users). */
+  readsIsActive: boolean;
   /** `@transaction.non_atomic_requests`. */
   nonAtomicRequests: boolean;
   /** The function returns a locked, unevaluated queryset. */
@@ -291,6 +321,8 @@ export interface FunctionFacts {
 export interface FieldWrite {
   key: string;
   line: number;
+  /** Every write of this field in the function sets it to the requesting user (`obj.owner = request.user`): it stamps an owner. */
+  stampsUser?: boolean;
 }
 
 export interface ModelFacts {
@@ -299,6 +331,10 @@ export interface ModelFacts {
   bases: string[];
   /** Field sets with a uniqueness guarantee (`unique=True`, `unique_together`, `UniqueConstraint`). */
   uniqueSets: string[][];
+  /** Fields declared `null=True`: a unique set holding one is not enforced for rows where it is NULL. */
+  nullableFields?: string[];
+  /** Manager or queryset classes the model installs (`objects = PageViewManager()`, `objects = Q.as_manager()`). */
+  managers?: string[];
 }
 
 export interface SettingsFacts {

@@ -58,6 +58,7 @@ function describeFunction(site: FunctionSite, ctx: FileContext): FunctionFacts {
         superCredentials: /super\([^)]*\)\.authenticate_credentials\s*\(/.test(node.text),
       }
       : null,
+    readsIsActive: /\bis_active\b/.test(node.text),
     nonAtomicRequests: decorators.some((d) => /non_atomic_requests/.test(d)),
     returnsLockedQuery: false,
     returnsCheck: null,

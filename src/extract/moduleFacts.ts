@@ -158,8 +158,10 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
     name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` },
     attrs: body ? readClassAttrs(body) : {}, decodesBasicAuth: BASIC_AUTH_DECODING.test(definition.text),
   });
-  // A model: a base named like one, or model field declarations (abstract bases hide the name).
-  if (body && (bases.some((b) => /(^|\.)(\w*Model)$/.test(b) && !/Serializer|Form|Admin/.test(b)) || declaresModelFields(body))) {
+  // A model: a base named like one, or model field declarations or model options (abstract bases
+  // hide the name). A class that only inherits from a model is found by the project stage.
+  const notModel = bases.some((b) => /Serializer|Form|Admin|FilterSet|Schema|Test|Factory/.test(b));
+  if (body && !notModel && (bases.some((b) => /(^|\.)(\w*Model)$/.test(b)) || declaresModelFields(body))) {
     scan.models.push(readModel(name, bases, body));
   }
   if (body) stack.push({ node: body, prefix: qualifiedName, className: qualifiedName, classBases: bases, inFunction: frame.inFunction });
@@ -327,16 +329,22 @@ function readClassAttrs(body: SyntaxNode): Record<string, string[]> {
   return attrs;
 }
 
+/** Field declarations (`models.CharField(...)`, `fields.ForeignKey(...)`), or a Meta with model options. */
 function declaresModelFields(body: SyntaxNode): boolean {
   return body.namedChildren.some((statement) => {
+    if (statement.type === "class_definition") {
+      return field(statement, "name")?.text === "Meta" && /\b(unique_together|constraints|db_table|abstract)\s*=/.test(statement.text);
+    }
     const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
     const right = assignment?.type === "assignment" ? field(assignment, "right") : null;
-    return right?.type === "call" && /^models\.\w+(Field|Key)$/.test(dottedName(field(right, "function") ?? right) ?? "");
+    return right?.type === "call" && /^(\w+\.)?\w+(Field|Key)$/.test(dottedName(field(right, "function") ?? right) ?? "");
   });
 }
 
 function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts {
   const uniqueSets: string[][] = [["pk"], ["id"]];
+  const nullable: string[] = [];
+  const managers: string[] = [];
   for (const statement of body.namedChildren) {
     if (statement.type === "expression_statement") {
       const assignment = statement.namedChildren[0];
@@ -345,16 +353,20 @@ function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts 
       const right = field(assignment, "right");
       if (!left || left.type !== "identifier" || !right || right.type !== "call") continue;
       const fieldType = dottedName(field(right, "function") ?? right) ?? "";
+      // `objects = PageViewManager()`, `objects = PageViewQuerySet.as_manager()`.
+      const manager = /^(\w+\.)*(\w+(Manager|QuerySet|Queryset))(\.as_manager)?$/.exec(fieldType);
+      if (manager) managers.push(manager[2]!);
       const keywords = keywordArguments(field(right, "arguments"));
       if (keywords.get("unique")?.text === "True" || keywords.get("primary_key")?.text === "True" || fieldType.endsWith("OneToOneField")) {
         uniqueSets.push([normaliseField(left.text)]);
       }
+      if (keywords.get("null")?.text === "True") nullable.push(normaliseField(left.text));
     } else if (statement.type === "class_definition" && field(statement, "name")?.text === "Meta") {
       const metaBody = field(statement, "body");
       if (metaBody) readMeta(metaBody, uniqueSets);
     }
   }
-  return { name, bases, uniqueSets };
+  return { name, bases, uniqueSets, ...(nullable.length > 0 ? { nullableFields: nullable } : {}), ...(managers.length > 0 ? { managers } : {}) };
 }
 
 function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
@@ -372,12 +384,14 @@ function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
         if (names.length > 0) uniqueSets.push(names.map(normaliseField));
       }
     } else if (key === "constraints") {
-      for (const constraint of value.namedChildren) {
-        if (constraint.type !== "call") continue;
+      // `[UniqueConstraint(...)]`, or `Parent.Meta.constraints + [UniqueConstraint(...)]`: every
+      // constraint written in the value (the parent's own are inherited through the bases).
+      for (const constraint of value.descendantsOfType("call")) {
         const ctor = dottedName(field(constraint, "function") ?? constraint) ?? "";
         if (!ctor.endsWith("UniqueConstraint")) continue;
         const fields = keywordArguments(field(constraint, "arguments")).get("fields");
-        if (fields) uniqueSets.push(stringList(fields).map(normaliseField));
+        const names = fields ? stringList(fields) : [];
+        if (names.length > 0) uniqueSets.push(names.map(normaliseField));
       }
     }
   }

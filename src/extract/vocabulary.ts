@@ -50,6 +50,8 @@ export const ENQUEUE_METHODS = new Set(["delay", "apply_async", "send_task", "en
 /** Module roots and functions that do network, mail, subprocess or sleeping work. */
 export const SLOW_ROOTS = new Set(["requests", "httpx", "urllib", "urllib3", "subprocess", "smtplib", "socket", "boto3", "stripe", "aiohttp"]);
 export const SLOW_FUNCTIONS = new Set(["sleep", "urlopen", "send_mail", "send_mass_mail", "mail_admins", "mail_managers"]);
+/** `asyncio.run(...)` and friends: a view that runs a coroutine to completion is waiting on I/O. */
+export const COROUTINE_RUNNERS = new Set(["run", "run_until_complete"]);
 
 /** Builtins and trivial helpers that never touch the database. */
 export const TRIVIAL_CALLS = new Set([

@@ -4,7 +4,7 @@
  * and middleware that decodes it for every view.
  */
 import type { Endpoint } from "../core/endpoint.js";
-import type { FileFacts } from "../extract/facts.js";
+import type { FileFacts, FunctionFacts } from "../extract/facts.js";
 import { ancestorNames, resolveClassName } from "./classes.js";
 import type { ModuleIndex } from "./modules.js";
 import type { ProjectSettings } from "./settings.js";
@@ -50,6 +50,26 @@ export function decideBasicAuth(
   }
   endpoint.basicAuthReasons = [...new Set(endpoint.basicAuthReasons)];
   endpoint.basicAuth = endpoint.basicAuthReasons.length > 0;
+}
+
+/**
+ * The functions that run while HTTP Basic credentials are checked: every method of an
+ * authentication class that decodes the header or extends BasicAuthentication (or is configured
+ * as Basic Auth), and functions (middleware, decorators) that decode it, with their nested helpers.
+ */
+export function basicAuthCode(files: readonly FileFacts[], index: ModuleIndex, options: BasicAuthOptions): ReadonlySet<FunctionFacts> {
+  const extra = new Set(options.basicAuthNames ?? []);
+  const out = new Set<FunctionFacts>();
+  for (const file of files) {
+    const decoders = file.functions.filter((fn) => fn.className === null && fn.decodesBasicAuth).map((fn) => fn.name);
+    for (const fn of file.functions) {
+      const cls = fn.className ? index.classNamed(file, fn.className) : null;
+      const viaClass = cls !== null && (cls.decodesBasicAuth || extra.has(cls.name) || ancestorNames(index, file, cls).slice(1).includes("BasicAuthentication"));
+      const viaFunction = decoders.some((name) => fn.name === name || fn.name.startsWith(`${name}.`));
+      if (viaClass || viaFunction) out.add(fn);
+    }
+  }
+  return out;
 }
 
 /** Why an authentication class accepts Basic credentials, or null. */

@@ -6,6 +6,7 @@
  */
 import type { Endpoint } from "../core/endpoint.js";
 import type { CheckEvent, FileFacts, FunctionFacts } from "../extract/facts.js";
+import { basicAuthCode } from "./basicAuthReach.js";
 import { CallGraph } from "./callGraph.js";
 import { EndpointReach } from "./endpointReach.js";
 import { lockingQuerysetMethods } from "./locks.js";
@@ -15,6 +16,7 @@ import { permissionChecks } from "./permissions.js";
 import { buildRoutes } from "./routes.js";
 import { type ProjectSettings, readSettings } from "./settings.js";
 import { type HelperSummary, summarise } from "./summaries.js";
+import { WriteIndex } from "./writeIndex.js";
 
 export interface Project {
   files: FileFacts[];
@@ -26,6 +28,10 @@ export interface Project {
   summaries: Map<string, Map<string, HelperSummary>>;
   endpoints: Endpoint[];
   reach: EndpointReach;
+  /** Functions that run while HTTP Basic credentials are checked (authentication classes, decoding middleware). */
+  basicAuthCode: ReadonlySet<FunctionFacts>;
+  /** Who writes each model field and each model's rows, and whether only privileged actors reach them. */
+  writes: WriteIndex;
   /** Authorization checks of DRF permission classes, by the function they run before (`functionKey`). */
   permissionChecks: Map<string, CheckEvent[]>;
   /** Methods of custom managers/querysets in the tree that return a `select_for_update()` queryset. */
@@ -52,10 +58,12 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
   const calls = new CallGraph(index, files);
   const summaries = summarise(files, calls);
   const endpoints = buildRoutes(files, index, settings, { basicAuthNames: options.basicAuthNames ?? [] });
+  const reach = new EndpointReach(endpoints, calls, index);
   return {
-    files, index, settings, models, calls, summaries, endpoints,
-    reach: new EndpointReach(endpoints, calls),
-    permissionChecks: permissionChecks(index, { calls, summaries, models }, endpoints),
+    files, index, settings, models, calls, summaries, endpoints, reach,
+    writes: new WriteIndex(files, index, reach),
+    basicAuthCode: basicAuthCode(files, index, { basicAuthNames: options.basicAuthNames ?? [] }),
+    permissionChecks: permissionChecks(index, { index, calls, summaries, models }, endpoints),
     lockingQuerysetMethods: lockingQuerysetMethods(files, index),
     checkHelpers: new Set(options.checkHelpers ?? []),
   };

@@ -35,7 +35,7 @@ export class CallGraph {
         };
         for (const event of fn.events) {
           if (event.type === "call") {
-            const target = ask(event.callee);
+            const target = ask(calleeText(event));
             if (target) {
               const key = functionKey(target.file, target.fn);
               const list = this.callersByKey.get(key);
@@ -50,6 +50,11 @@ export class CallGraph {
     }
   }
 
+  /** The function a call event of `caller` reaches. */
+  targetOf(file: FileFacts, caller: FunctionFacts, event: CallEvent): Callee | null {
+    return this.calleeOf(file, caller, calleeText(event));
+  }
+
   /** The function a callee text written in `caller` names; every text in the facts was resolved up front. */
   calleeOf(file: FileFacts, caller: FunctionFacts, callee: string): Callee | null {
     const answer = this.resolved.get(caller)?.get(callee);
@@ -60,6 +65,11 @@ export class CallGraph {
   callersOf(file: FileFacts, fn: FunctionFacts): readonly CallSite[] {
     return this.callersByKey.get(functionKey(file, fn)) ?? [];
   }
+}
+
+/** What a call names: its callee, or for a method of a constructed instance, `Class.method`. */
+function calleeText(event: CallEvent): string {
+  return event.receiverClass ? `${event.receiverClass}.${event.callee.slice(event.callee.lastIndexOf(".") + 1)}` : event.callee;
 }
 
 export function functionKey(file: { path: string } | string, fn: { name: string } | string): string {
@@ -87,5 +97,10 @@ function resolveCallee(index: ModuleIndex, file: FileFacts, caller: FunctionFact
     if (local) return { file, fn: local };
   }
   const symbol = index.resolve(file, callee);
-  return symbol.kind === "function" ? { file: symbol.file, fn: symbol.fn } : null;
+  if (symbol.kind === "function") return { file: symbol.file, fn: symbol.fn };
+  // `Class.method` through the class and its scanned bases (a constructed instance's method).
+  const dot = callee.lastIndexOf(".");
+  if (dot < 0) return null;
+  const owner = index.resolve(file, callee.slice(0, dot));
+  return owner.kind === "class" ? findMethod(index, owner.file, owner.cls, callee.slice(dot + 1)) : null;
 }

@@ -5,6 +5,8 @@
 import type { Endpoint } from "../core/endpoint.js";
 import type { FileFacts, FunctionFacts } from "../extract/facts.js";
 import { type CallGraph, functionKey } from "./callGraph.js";
+import type { ModuleIndex } from "./modules.js";
+import { methodOfClass } from "./permissions.js";
 
 /** How many levels of callers are followed to find a route. */
 const MAX_CALLER_DEPTH = 4;
@@ -13,7 +15,7 @@ export class EndpointReach {
   private readonly byHandler = new Map<string, Endpoint[]>();
   private readonly byClass = new Map<string, Endpoint[]>();
 
-  constructor(endpoints: readonly Endpoint[], private readonly calls: CallGraph) {
+  constructor(endpoints: readonly Endpoint[], private readonly calls: CallGraph, index: ModuleIndex) {
     const add = (map: Map<string, Endpoint[]>, key: string, endpoint: Endpoint) => {
       const list = map.get(key) ?? [];
       if (!list.includes(endpoint)) list.push(endpoint);
@@ -21,6 +23,13 @@ export class EndpointReach {
     };
     for (const endpoint of endpoints) {
       for (const handler of endpoint.handlers) add(this.byHandler, functionKey(handler.file, handler.function), endpoint);
+      // A permission class's checks run in the requests of every endpoint that names it.
+      for (const ref of endpoint.permissionClasses) {
+        for (const method of ["has_permission", "has_object_permission"]) {
+          const found = methodOfClass(index, ref, method);
+          if (found) add(this.byHandler, functionKey(found.file, found.fn), endpoint);
+        }
+      }
       if (endpoint.viewClass) add(this.byClass, functionKey(endpoint.viewClass.file, endpoint.viewClass.name), endpoint);
     }
   }

@@ -12,6 +12,8 @@ const BUILTIN_MODELS: ModelFacts[] = [
   { name: "User", bases: [], uniqueSets: [["pk"], ["id"], ["username"]] },
   { name: "Group", bases: [], uniqueSets: [["pk"], ["id"], ["name"]] },
   { name: "Permission", bases: [], uniqueSets: [["pk"], ["id"], ["content_type", "codename"]] },
+  // A custom user model inherits its username's uniqueness from Django's abstract base.
+  { name: "AbstractUser", bases: [], uniqueSets: [["username"]] },
 ];
 
 export interface ModelIndex {
@@ -27,6 +29,8 @@ export interface ModelIndex {
   localPackages: ReadonlySet<string>;
   /** Models named in configuration (`sensitive-models`) whose rows authorization depends on. */
   authzModels: ReadonlySet<string>;
+  /** The model each custom manager or queryset class serves (`self` in its methods is that model's rows). */
+  managerModels: ReadonlyMap<string, string>;
 }
 
 export function indexModels(files: readonly FileFacts[], rootName: string | undefined, authzModels: readonly string[]): ModelIndex {
@@ -37,26 +41,69 @@ export function indexModels(files: readonly FileFacts[], rootName: string | unde
     for (const model of file.models) {
       const known = models.get(model.name);
       // Two models with one name: keep only the guarantees both give.
-      models.set(model.name, known && !BUILTIN_MODELS.includes(known) ? { name: model.name, bases: model.bases, uniqueSets: known.uniqueSets.filter((s) => model.uniqueSets.some((t) => sameSet(s, t))) } : { ...model, uniqueSets: [...model.uniqueSets] });
+      models.set(model.name, known && !BUILTIN_MODELS.includes(known)
+        ? {
+          name: model.name, bases: model.bases, uniqueSets: known.uniqueSets.filter((s) => model.uniqueSets.some((t) => sameSet(s, t))),
+          nullableFields: [...new Set([...(known.nullableFields ?? []), ...(model.nullableFields ?? [])])],
+        }
+        : { ...model, uniqueSets: [...model.uniqueSets] });
     }
     for (const key of file.mutatedFields) mutatedFields.add(key);
     for (const fn of file.functions) for (const { key } of fn.fieldWrites) mutatedFields.add(key);
   }
+  addModelSubclasses(files, models);
   inheritUniqueness(models);
-  const localPackages = new Set<string>(rootName ? [rootName] : []);
-  for (const file of files) for (const part of file.path.replace(/\.py$/, "").split("/")) localPackages.add(part);
+  const localPackages = topLevelNames(files, rootName);
   const mutatedOnSomeModel = new Set<string>();
   for (const key of mutatedFields) {
     for (let dot = key.indexOf("."); dot >= 0; dot = key.indexOf(".", dot + 1)) mutatedOnSomeModel.add(key.slice(dot + 1));
   }
+  const defined = new Set(files.flatMap((f) => f.models.map((m) => m.name)));
+  for (const model of models.values()) if (!BUILTIN_MODELS.includes(model)) defined.add(model.name);
+  const managerModels = new Map<string, string>();
+  for (const model of models.values()) for (const manager of model.managers ?? []) if (!managerModels.has(manager)) managerModels.set(manager, model.name);
   return {
+    managerModels,
     byName: models,
     mutatedOnSomeModel,
-    definedModels: new Set(files.flatMap((f) => f.models.map((m) => m.name))),
+    definedModels: defined,
     mutatedFields,
     localPackages,
     authzModels: new Set(authzModels),
   };
+}
+
+/**
+ * The names an import of the scanned code starts with: top-level packages (a directory with an
+ * `__init__.py` whose parent has none, wherever it sits, as under `src/`), top-level modules
+ * (a file outside any package), and the scan root's own name.
+ */
+function topLevelNames(files: readonly FileFacts[], rootName: string | undefined): Set<string> {
+  const packages = new Set(files.filter((f) => f.path === "__init__.py" || f.path.endsWith("/__init__.py")).map((f) => f.path.slice(0, -"/__init__.py".length)));
+  const names = new Set<string>(rootName ? [rootName] : []);
+  for (const file of files) {
+    const parts = file.path.replace(/\.py$/, "").split("/");
+    // The outermost package directory on the file's path, or the file itself when it is in none.
+    const outer = parts.findIndex((_, i) => i < parts.length - 1 && packages.has(parts.slice(0, i + 1).join("/")));
+    names.add(outer >= 0 ? parts[outer]! : parts[parts.length - 1]!);
+  }
+  return names;
+}
+
+/**
+ * Classes that declare nothing model-like but inherit from a model (`class UserBlocks(ActivityMixin,
+ * UserRelationship)`) are models too, with what they inherit.
+ */
+function addModelSubclasses(files: readonly FileFacts[], models: Map<string, ModelFacts>): void {
+  const classes = files.flatMap((f) => f.classes).filter((c) => !c.name.includes("."));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const cls of classes) {
+      if (models.has(cls.name) || !cls.bases.some((b) => models.has(b.split(".").pop()!))) continue;
+      models.set(cls.name, { name: cls.name, bases: cls.bases, uniqueSets: [["pk"], ["id"]] });
+      changed = true;
+    }
+  }
 }
 
 /** Unique fields declared on an (abstract) base model hold on its subclasses too. */
@@ -103,12 +150,32 @@ export function isAuthzModel(index: ModelIndex, model: string | null): boolean {
   return model !== null && (AUTHZ_MODEL.test(model) || index.authzModels.has(model));
 }
 
-/** Is a unique guarantee on `model` implied by equality on `fields`? */
-export function uniqueCovers(index: ModelIndex, model: string | null, fields: string[]): boolean {
+/**
+ * Is a unique guarantee on `model` implied by equality on `fields`? A set holding a nullable
+ * field guarantees nothing for rows where it is NULL (the database treats NULLs as distinct):
+ * it does not count when the code may pass None for that field (`maybeNull`).
+ */
+export function uniqueCovers(index: ModelIndex, model: string | null, fields: string[], maybeNull: readonly string[] = []): boolean {
   if (!model) return false;
   const facts = index.byName.get(model);
   if (!facts) return false;
-  return facts.uniqueSets.some((set) => set.length > 0 && set.every((f) => fields.includes(f)));
+  const nullable = maybeNull.length > 0 ? nullableFields(index, facts) : new Set<string>();
+  return facts.uniqueSets.some((set) => set.length > 0 && set.every((f) => fields.includes(f) && !(nullable.has(f) && maybeNull.includes(f))));
+}
+
+/** The nullable fields of a model and of the bases it inherits from. */
+function nullableFields(index: ModelIndex, model: ModelFacts): ReadonlySet<string> {
+  const out = new Set(model.nullableFields ?? []);
+  const seen = new Set<string>([model.name]);
+  const queue = [...model.bases];
+  while (queue.length > 0) {
+    const base = index.byName.get(queue.shift()!.split(".").pop()!);
+    if (!base || seen.has(base.name)) continue;
+    seen.add(base.name);
+    for (const f of base.nullableFields ?? []) out.add(f);
+    queue.push(...base.bases);
+  }
+  return out;
 }
 
 /** A lock on these rows covers an authorization decision: a user, membership, group, role or permission row, or one filtered by the requesting user. */

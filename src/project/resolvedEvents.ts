@@ -9,11 +9,13 @@ import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { checkKindByName } from "../extract/vocabulary.js";
 import type { CallGraph } from "./callGraph.js";
 import type { ModelIndex } from "./models.js";
+import type { ModuleIndex } from "./modules.js";
 import type { HelperSummary } from "./summaries.js";
 import { importTarget } from "./modules.js";
 
 /** The parts of the project that resolving events needs. */
 export interface EventLinks {
+  index: ModuleIndex;
   calls: CallGraph;
   summaries: Map<string, Map<string, HelperSummary>>;
   models: ModelIndex;
@@ -32,12 +34,12 @@ export function resolveEvents(links: EventLinks, file: FileFacts, fn: FunctionFa
       events.push(event);
       continue;
     }
-    const target = links.calls.calleeOf(file, fn, event.callee);
+    const target = links.calls.targetOf(file, fn, event);
     const summary = target ? links.summaries.get(target.file.path)?.get(target.fn.name) : undefined;
     const resolved = resolveCall(event, target !== null, summary);
     // A call into a module of the project the scan cannot see (`gateway.charge()` from
     // `.payments`) may do anything, typically network I/O: treat it as slow work.
-    if (!target && resolved.length === 1 && resolved[0] === event && callsLocalModule(links.models, file, event.callee)) {
+    if (!target && resolved.length === 1 && resolved[0] === event && callsUnscannedModule(links, file, event.callee)) {
       events.push({ type: "slow", pos: event.pos, site: event.site, what: event.callee });
     } else {
       events.push(...resolved);
@@ -46,11 +48,19 @@ export function resolveEvents(links: EventLinks, file: FileFacts, fn: FunctionFa
   return events;
 }
 
-function callsLocalModule(models: ModelIndex, file: FileFacts, callee: string): boolean {
+/**
+ * The call goes into a module of the project that the scan did not read (`gateway.charge()`
+ * from `.payments`, not in the scanned tree). A module the scan read whose callee was not
+ * resolved (a class being instantiated, an attribute) is not this: its code is known.
+ */
+function callsUnscannedModule(links: EventLinks, file: FileFacts, callee: string): boolean {
   if (callee.startsWith("self.")) return false;
-  const target = importTarget(file, callee.split(".")[0]!);
-  if (!target) return false;
-  return target.startsWith(".") || models.localPackages.has(target.split(".")[0]!);
+  const [head, ...rest] = callee.split(".");
+  const target = importTarget(file, head!);
+  if (!target || !(target.startsWith(".") || links.models.localPackages.has(target.split(".")[0]!))) return false;
+  // `module.func` names a module; a bare imported name names a symbol of its module.
+  const module = links.index.absolute(file, rest.length > 0 ? target : target.slice(0, Math.max(target.lastIndexOf("."), 0)) || target);
+  return links.index.find(module) === null;
 }
 
 function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary | undefined): FunctionEvent[] {
@@ -67,7 +77,12 @@ function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary
     }
     const write = summary.writes[0];
     if (write) {
-      out.push({ type: "write", ...base, op: write.op, defs: event.argDefs, targetDef: null, query: write.query, fFields: [], lookupFields: [], via: event.callee });
+      const onReceiver = write.onSelf === true && event.receiverDef !== undefined;
+      out.push({
+        type: "write", ...base, op: write.op, defs: onReceiver ? [event.receiverDef!, ...event.argDefs] : event.argDefs, targetDef: onReceiver ? event.receiverDef! : null,
+        query: write.query, fFields: [], lookupFields: write.lookupFields,
+        ...(write.defaultFields ? { defaultFields: write.defaultFields } : {}), ...(onReceiver && write.setFields ? { setFields: write.setFields } : {}), via: event.callee,
+      });
     }
     // The helper's slow work (a gateway call, a loop of queries) widens the caller's window.
     if (summary.slow) out.push({ type: "slow", ...base, what: event.callee });

@@ -12,8 +12,8 @@ export interface HelperSummary {
   returnsCheck: CheckKind | null;
   /** The helper checks and raises/denies: calling it as a statement guards what follows. */
   raisesCheck: CheckKind | null;
-  /** The helper writes to the database (directly or through its own helpers). */
-  writes: { op: WriteOp; query: QueryShape | null }[];
+  /** The helper writes to the database (directly or through its own helpers); for creates, the fields the row gets. */
+  writes: { op: WriteOp; query: QueryShape | null; lookupFields: string[]; defaultFields?: string[]; setFields?: string[]; onSelf?: boolean }[];
   /** The helper evaluates a locked query (it takes a row lock for its caller's transaction). */
   lock: QueryShape | null;
   /** The helper does slow work (network or file I/O, sleeps, loops of queries), directly or through calls. */
@@ -50,7 +50,7 @@ export function summarise(files: readonly FileFacts[], calls: CallGraph): Map<st
       const node = all[at++]!;
       for (const event of fn.events) {
         if (event.type !== "call") continue;
-        const target = calls.calleeOf(file, fn, event.callee);
+        const target = calls.targetOf(file, fn, event);
         if (target) node.calls.push({ event, target: summaryOf(target.file, target.fn), self: target.fn === fn });
       }
       for (const c of fn.returnCallees) {
@@ -106,7 +106,11 @@ function ownSummary(fn: FunctionFacts): HelperSummary {
   return {
     returnsCheck: fn.returnsCheck,
     raisesCheck: fn.denies ? authzKind : null,
-    writes: fn.events.flatMap((e) => (e.type === "write" ? [{ op: e.op, query: e.query }] : [])),
+    writes: fn.events.flatMap((e) => (e.type === "write" ? [{
+      op: e.op, query: e.query, lookupFields: e.lookupFields, ...(e.defaultFields ? { defaultFields: e.defaultFields } : {}), ...(e.setFields ? { setFields: e.setFields } : {}),
+      // A model method writing its own row (`self.save()`): the caller's object is written.
+      ...(e.targetDef !== null && fn.defs[e.targetDef]?.origin === "self" ? { onSelf: true } : {}),
+    }] : [])),
     lock: lock && lock.type === "fetch" ? lock.query : null,
     slow: fn.events.some((e) => e.type === "slow") || fn.regions.some((r) => r.kind === "loop" && fn.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= r.span[0] && e.pos < r.span[1])),
   };

@@ -16,8 +16,9 @@ export function formatJson(result: ScanResult): string {
 function orderFinding(f: Finding): Record<string, unknown> {
   const out: Record<string, unknown> = {
     rule: f.rule, name: f.name, severity: f.severity, confidence: f.confidence, file: f.file, function: f.function,
-    line: f.line, column: f.column, endLine: f.endLine, check: f.check, use: f.use,
+    line: f.line, column: f.column, endLine: f.endLine, check: f.check, use: f.use, uses: f.uses,
   };
+  if (f.race) out.race = f.race;
   if (f.lock) out.lock = f.lock;
   if (f.transaction) out.transaction = f.transaction;
   Object.assign(out, { basicAuth: f.basicAuth, route: f.route, message: f.message, remediation: f.remediation, fingerprint: f.fingerprint });

@@ -100,6 +100,10 @@ function sarifResult(f: Finding, ruleIndex: number, artifact: (file: string) => 
   if (f.check) related.push({ id: related.length + 1, role: "check", line: f.check.line, ...(f.check.file ? { file: f.check.file } : {}), message: `Check (${f.check.kind}): ${code(f.check.text)}.` });
   if (f.lock) related.push({ id: related.length + 1, role: "lock", line: f.lock.line, message: `Lock: ${code(f.lock.text)}.` });
   if (f.transaction) related.push({ id: related.length + 1, role: "transaction", line: f.transaction.line, message: `Transaction: ${code(f.transaction.text)}.` });
+  // The other uses the same check guards in this function.
+  for (const use of f.uses) {
+    if (use.line !== f.use.line || use.kind !== f.use.kind) related.push({ id: related.length + 1, role: "use", line: use.line, message: `Also guarded (${use.kind}): ${code(use.text)}.` });
+  }
   // Links to related locations make code scanning show them next to the alert.
   const links = related.length > 0 ? ` Related: ${related.map((r) => `${r.role} on [${r.file ? `${r.file} ` : ""}line ${r.line}](${r.id})`).join(", ")}.` : "";
   const useMessage = `Use (${f.use.kind}): ${code(f.use.text)}.`;
@@ -115,13 +119,13 @@ function sarifResult(f: Finding, ruleIndex: number, artifact: (file: string) => 
     const steps: { line: number; endLine?: number; file?: string; message: string; importance: string }[] = related.map((r) => ({
       line: r.line, ...(r.file ? { file: r.file } : {}), message: r.message, importance: r.role === "check" ? "essential" : "important",
     }));
-    // A check in another file (a permission class) runs first; the rest in line order.
-    steps.sort((a, b) => Number(!a.file) - Number(!b.file) || a.line - b.line);
     if (f.window && !f.check.file && f.use.line - f.check.line > 1) {
       const between = f.use.line - f.check.line - 1;
       steps.push({ line: f.check.line + 1, endLine: f.use.line - 1, message: `Window: ${between} ${between === 1 ? "line runs" : "lines run"} between check and use (${f.window}).`, importance: "important" });
     }
     steps.push({ line: f.line, endLine: f.endLine, message: useMessage, importance: "essential" });
+    // A check in another file (a permission class) runs first; the rest in line order.
+    steps.sort((a, b) => Number(!a.file) - Number(!b.file) || a.line - b.line);
     out.codeFlows = [
       {
         message: { text: `The decision made on ${f.check.file ? `${f.check.file} ` : ""}line ${f.check.line} is acted on at line ${f.line}.` },

@@ -44,13 +44,15 @@ function frame(f: Finding, paint: (style: Style, text: string) => string): strin
   if (f.transaction) rows.push([f.transaction.line, "atomic", esc(f.transaction.text)]);
   if (f.lock) rows.push([f.lock.line, "lock", esc(f.lock.text)]);
   rows.push([f.use.line, f.use.kind === "lock" ? "lock" : f.use.kind === "suppression" ? "noqa" : "use", esc(f.use.text)]);
+  // The other uses the same check guards in this function.
+  for (const use of f.uses) if (use.line !== f.use.line || use.kind !== f.use.kind) rows.push([use.line, "use", esc(use.text)]);
   rows.sort((a, b) => a[0] - b[0]);
   const width = String(Math.max(...rows.map((r) => r[0]))).length;
   const out = rows.map(([line, label, text]) => `  ${paint("dim", `${(line === 0 ? "" : String(line)).padStart(width)} |`)} ${label.padEnd(6)} ${text}`);
   if (f.check && f.window) {
     // What lies between check and use, summarised just above the use row.
     const between = f.use.line - f.check.line - 1;
-    const at = rows.findIndex(([line, label]) => line === f.use.line && label !== "check");
+    const at = rows.findIndex(([line, label, text]) => line === f.use.line && label !== "check" && text === esc(f.use.text));
     out.splice(at, 0, `  ${paint("dim", `${"⋮".padStart(width)} |`)} ${"".padEnd(6)} ${paint("dim", `${between} ${between === 1 ? "line" : "lines"} between: ${esc(f.window)}`)}`);
   }
   return out;

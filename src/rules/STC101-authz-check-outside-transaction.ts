@@ -1,6 +1,8 @@
 import type { FunctionModel } from "../analysis/model.js";
 import type { Rule, RuleHit } from "../analysis/rule.js";
 import { atomicContaining, checkPosition, inScopes, locksIn, useKindOf } from "../analysis/scopes.js";
+import { authorizationRace } from "../analysis/race.js";
+import { usesOf } from "../analysis/uses.js";
 import { describeWindow, isAdjacent } from "../analysis/window.js";
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
@@ -27,7 +29,10 @@ export const STC101: Rule = {
         "Between the check and the use, another request can revoke the permission or remove the user from the group. " +
         "Under PostgreSQL's default READ COMMITTED isolation, `transaction.atomic()` alone does not prevent this: every statement sees the latest committed data " +
         "and nothing is locked. The use then runs on a decision that is no longer true — a revoked billing clerk still pays the invoice, a removed member still reads the document. " +
-        "With HTTP Basic Auth every request re-authenticates, so a slow endpoint hit in a loop keeps this window open.",
+        "With HTTP Basic Auth every request re-authenticates, so a slow endpoint hit in a loop keeps this window open. " +
+        "Who can race it decides what is reported (DESIGN.md §1): when the guarded write itself changes access (two admins removing each other) any user can, and it is reported; " +
+        "when only an administrator revoking access can, it is reported when the window is wide (network or file I/O, a queued task, loops of queries, sleeps, service calls) and always under `--strict`. " +
+        "A check that can only deny (`if user.has_perm(...): raise`) grants nothing when stale and is not reported.",
       example: [
         "from django.http import HttpResponseForbidden, JsonResponse",
         "from .models import Invoice",
@@ -76,15 +81,14 @@ export const STC101: Rule = {
     const hits: RuleHit[] = [];
     const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && AUTHZ_CHECK_KINDS.has(e.kind) && e.scopes.length > 0);
     if (checks.length === 0) return hits;
-    for (const use of model.events) {
-      if (use.type !== "write" && use.type !== "disclose") continue;
+    for (const use of usesOf(model)) {
       if (foldedIntoQuery(model, use)) continue;
       // The nearest check that guards this use decides the pairing.
       const guarding = checks.filter((c) => checkPosition(c) < use.pos && inScopes(c.scopes, use.pos));
       if (guarding.length === 0) continue;
       if (guarding.some((c) => isProtected(model, project, c, use.pos))) continue;
       const check = guarding[guarding.length - 1]!;
-      hits.push(report(model, check, use));
+      hits.push({ ...report(model, check, use), race: authorizationRace(project, check, [use]), window: { from: checkPosition(check), to: use.pos } });
     }
     return hits;
   },
@@ -135,7 +139,7 @@ function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { 
   const hit: RuleHit = {
     severity,
     confidence: check.byName ? "medium" : "high",
-    check: { site: check.site, kind: check.kind, ...(check.file ? { file: check.file } : {}) },
+    check: { site: check.site, kind: check.kind, ...(check.file ? { file: check.file } : { scopes: check.scopes }) },
     use: { site: use.site, kind: useKind },
     message,
     remediation,

@@ -1,6 +1,8 @@
 import type { FunctionModel } from "../analysis/model.js";
 import type { Rule, RuleHit } from "../analysis/rule.js";
+import { userAttributeRace } from "../analysis/race.js";
 import { checkPosition, inScopes, useKindOf } from "../analysis/scopes.js";
+import { usesOf } from "../analysis/uses.js";
 import { describeWindow, slowWork } from "../analysis/window.js";
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
@@ -17,7 +19,8 @@ export const STC103: Rule = {
       why:
         "`request.user` is loaded once, when the request is authenticated; its attributes are never re-read. With HTTP Basic Auth that happens on every request, " +
         "but within the request an administrator can demote the user, or remove `is_staff`, while a slow view (a payment call, a loop of queries) is still running — " +
-        "and the view finishes the privileged action on the snapshot. The longer the window, the easier it is to keep a revoked privilege alive by replaying slow requests.",
+        "and the view finishes the privileged action on the snapshot. The longer the window, the easier it is to keep a revoked privilege alive by replaying slow requests. " +
+        "A deny-direction check (`if request.user.is_staff: raise Http404`, `if user.is_banned: return`) grants nothing when stale and is not reported; an attribute only privileged code changes is reported only with `--strict` unless the window is wide.",
       example: [
         "from django.http import HttpResponseForbidden, JsonResponse",
         "from .models import Refund",
@@ -64,15 +67,14 @@ export const STC103: Rule = {
     const hits: RuleHit[] = [];
     const checks = model.events.filter((e): e is CheckEvent => e.type === "check" && (e.kind === "staff" || e.kind === "user-attr") && e.scopes.length > 0);
     if (checks.length === 0) return hits;
-    for (const use of model.events) {
-      if (use.type !== "write" && use.type !== "disclose") continue;
+    for (const use of usesOf(model)) {
       const guarding = checks.filter((c) => checkPosition(c) < use.pos && inScopes(c.scopes, use.pos));
       // Only slow work in the window (I/O, a sleep, a slow helper, a loop of queries) gives a
       // demotion time to land; a query or two is the normal shape of every staff-only view.
       const stale = guarding.filter((c) => slowWork(model, checkPosition(c), use.pos) && !revalidated(model, project, checkPosition(c), use.pos));
       if (stale.length === 0 || stale.length < guarding.length) continue;
       const check = stale[stale.length - 1]!;
-      hits.push(report(model, check, use));
+      hits.push({ ...report(model, check, use), race: userAttributeRace(project, model, check, check.field ?? null, [use]), window: { from: checkPosition(check), to: use.pos } });
     }
     return hits;
   },
@@ -94,7 +96,7 @@ function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { 
   return {
     severity: use.type === "disclose" ? "medium" : "high",
     confidence: check.kind === "staff" ? "high" : "medium",
-    check: { site: check.site, kind: check.kind },
+    check: { site: check.site, kind: check.kind, scopes: check.scopes },
     use: { site: use.site, kind: useKind },
     message:
       `Line ${check.site.line} decides on \`${check.site.text}\`, an attribute of request.user loaded when the request was authenticated, ` +

@@ -1,8 +1,10 @@
 import type { FunctionModel } from "../analysis/model.js";
 import type { AnalysisContext, Rule, RuleHit } from "../analysis/rule.js";
 import { inScopes, useKindOf } from "../analysis/scopes.js";
+import { checkedElsewhereRace } from "../analysis/race.js";
+import { type Use, usesOf } from "../analysis/uses.js";
 import { checkedStateMutable } from "../analysis/stateWrites.js";
-import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent, WriteEvent } from "../extract/facts.js";
+import type { CheckEvent, FileFacts, FunctionEvent, FunctionFacts, StoreEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
 import { classOf, findMethod } from "../project/classes.js";
@@ -77,8 +79,7 @@ export const STC104: Rule = {
   checkProject(context) {
     const trusted = trustedSessionKeys(context);
     const enqueues = checkedEnqueues(context.project);
-    return context.models.flatMap((model) =>
-      [...sessionFlags(model, trusted), ...deferredTasks(model, enqueues), ...setupChecks(model, context.project)].map((hit) => ({ model, hit })));
+    return (model) => [...sessionFlags(model, trusted), ...deferredTasks(model, context.project, enqueues), ...setupChecks(model, context.project)];
   },
 };
 
@@ -89,8 +90,8 @@ function guardedHere(model: FunctionModel, use: FunctionEvent, kinds: ReadonlySe
   return model.events.some((e) => e.type === "check" && kinds.has(e.kind) && e.guard !== "decorator" && e.pos < use.pos && inScopes(e.scopes, use.pos));
 }
 
-function uses(model: FunctionModel): (WriteEvent | (FunctionEvent & { type: "disclose" }))[] {
-  return model.events.filter((e): e is WriteEvent | (FunctionEvent & { type: "disclose" }) => (e.type === "write" && e.op !== "enqueue") || e.type === "disclose");
+function uses(model: FunctionModel): Use[] {
+  return usesOf(model).filter((e) => e.type === "disclose" || e.op !== "enqueue");
 }
 
 function checkRef(file: FileFacts, model: FunctionModel, check: { site: CheckEvent["site"]; kind: string }): RuleHit["check"] {
@@ -139,6 +140,8 @@ function sessionFlags(model: FunctionModel, trusted: TrustedKeys): RuleHit[] {
         `Line ${use.site.line} trusts \`request.session["${check.key}"]\` (read on line ${check.site.line}), which \`${origin.fn.name}\` set in ${origin.file.path}:${origin.store.site.line} after a check in an earlier request. ` +
         "The session keeps that answer for its whole lifetime; a revocation in between is never seen.",
       remediation: `Re-check against the database where the flag is used (the permission, group or state test that led to \`request.session["${check.key}"]\`), inside \`transaction.atomic()\` with \`select_for_update()\` on the rows it depends on; keep only non-authoritative hints in the session.`,
+      race: { kind: "revocation", writers: [], by: "a revocation after the earlier request is never seen" },
+      window: "deferred",
     });
   }
   return hits;
@@ -146,7 +149,7 @@ function sessionFlags(model: FunctionModel, trusted: TrustedKeys): RuleHit[] {
 
 // ---- (b) deferred tasks ---------------------------------------------------------------------
 
-function deferredTasks(model: FunctionModel, enqueues: Map<FunctionFacts, CheckedEnqueue>): RuleHit[] {
+function deferredTasks(model: FunctionModel, project: Project, enqueues: Map<FunctionFacts, CheckedEnqueue>): RuleHit[] {
   if (!model.fn.decorators.some((d) => TASK_DECORATOR.test(d))) return [];
   const origin = enqueues.get(model.fn);
   if (!origin) return [];
@@ -162,6 +165,8 @@ function deferredTasks(model: FunctionModel, enqueues: Map<FunctionFacts, Checke
         `The task \`${model.fn.name}\` writes on line ${use.site.line} without checking anything itself; the decision was taken in \`${origin.fn.name}\` (${origin.file.path}:${origin.check.site.line}) before the task was queued, ` +
         "and the task runs later, in another process, on whatever the database holds then.",
       remediation: `Re-check inside the task before line ${use.site.line}: open \`transaction.atomic()\`, fetch the rows with \`select_for_update()\`, test the state or permission again and return if it no longer holds.`,
+      race: checkedElsewhereRace(project, origin.file.path, origin.fn, origin.fn.defs, origin.check),
+      window: "deferred",
     });
   }
   return hits;
@@ -181,11 +186,22 @@ function checkedEnqueues(project: Project): Map<FunctionFacts, CheckedEnqueue> {
         const check = [...fn.events].reverse().find(
           (e): e is CheckEvent => e.type === "check" && RECHECK_KINDS.has(e.kind) && e.pos < event.pos && inScopes(e.scopes, event.pos),
         );
-        if (check) index.set(target.fn, { file, fn, check });
+        if (check && !committedBefore(fn, check, event.pos)) index.set(target.fn, { file, fn, check });
       }
     }
   }
   return index;
+}
+
+/**
+ * The view wrote the checked object's state between the check and the enqueue (a status set to
+ * "queued" and saved): the decision is committed, and the task carries it out rather than
+ * trusting a stale answer.
+ */
+function committedBefore(fn: FunctionFacts, check: CheckEvent, enqueuedAt: number): boolean {
+  if (check.kind !== "state" || check.subjectDef === undefined) return false;
+  return fn.events.some((e) => e.pos > check.pos && e.pos < enqueuedAt && e.type === "write" && e.op !== "enqueue" &&
+    (e.targetDef === check.subjectDef || e.defs.includes(check.subjectDef!)));
 }
 
 // ---- (c) dispatch()/initial() and (d) DRF object permissions --------------------------------
@@ -224,6 +240,8 @@ function setupChecks(model: FunctionModel, project: Project): RuleHit[] {
         `\`${origin.fn.name}\` checks on line ${origin.check.site.line} (\`${origin.check.site.text}\`) before \`${model.fn.name}\` runs, on an object read without a lock; ` +
         `line ${use.site.line} writes on that decision later, without re-checking.`,
       remediation: `Repeat the check in \`${model.fn.name}\` right before line ${use.site.line}, inside \`transaction.atomic()\` on a row fetched with \`select_for_update()\`; or make the write conditional on the checked state (\`filter(pk=…, <field>=<expected>).update(…)\`).`,
+      race: checkedElsewhereRace(project, origin.file.path, origin.fn, origin.fn.defs, origin.check),
+      window: { from: model.fn.span[0], to: use.pos },
     });
   }
   return hits;

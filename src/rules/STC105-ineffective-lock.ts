@@ -1,5 +1,6 @@
 import type { FunctionModel } from "../analysis/model.js";
 import type { Rule, RuleHit } from "../analysis/rule.js";
+import { stateRace } from "../analysis/race.js";
 import { atomicContaining, defName, useKindOf } from "../analysis/scopes.js";
 import type { FetchEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
@@ -74,6 +75,8 @@ export const STC105: Rule = {
     }
     for (const pair of model.stateWrites) {
       const { check, write, verdict } = pair;
+      const race = stateRace(project, model, check, pair.subject, [write]);
+      const window = { from: check.pos, to: write.pos };
       const name = defName(model, pair.subject);
       if (verdict.kind === "wrong-row") {
         hits.push({
@@ -86,6 +89,8 @@ export const STC105: Rule = {
           message:
             `The lock on line ${verdict.lock.site.line} (\`${verdict.lock.site.text}\`) does not cover \`${name}\`: line ${check.site.line} checks \`${name}\`, which was fetched without a lock, ` +
             `and line ${write.site.line} writes it. Two requests holding different locks can both pass the check.`,
+          race,
+          window,
           remediation: `Fetch \`${name}\` with \`select_for_update()\` too (lock rows in a consistent order, e.g. the ${model.defs[pair.subject]?.query?.model ?? "object"} first, to avoid deadlocks), or make the write a compare-and-set \`filter(pk=${name}.pk, ${check.field ?? "<field>"}=<expected>).update(...)\`.`,
         });
       } else if (verdict.kind === "released") {
@@ -97,6 +102,8 @@ export const STC105: Rule = {
           transaction: verdict.region.site,
           message: `\`${name}\` is locked inside the atomic block on line ${verdict.region.site.line}, but line ${write.site.line} writes it after the block ended and the lock was released.`,
           remediation: `Move the write on line ${write.site.line} inside the atomic block that holds the lock.`,
+          race,
+          window,
         });
       }
     }

@@ -69,14 +69,14 @@ export const STC107: Rule = {
       ],
     },
   },
-  // Project-wide only to index each file's functions once (enclosing functions, classes that test is_active).
-  checkProject({ project, models }) {
-    const scopes = new Map<FileFacts, FunctionScopes>();
-    return models.flatMap((model) => {
-      let fileScopes = scopes.get(model.file);
-      if (!fileScopes) scopes.set(model.file, (fileScopes = functionScopes(model.file)));
-      return hitsIn(model, project, fileScopes).map((hit) => ({ model, hit }));
-    });
+  // A project hook only to index each file's functions once (enclosing functions, classes that test is_active).
+  checkProject({ project }) {
+    // The engine goes file by file: the scopes of the file at hand are enough.
+    let current: { file: FileFacts; scopes: FunctionScopes } | null = null;
+    return (model) => {
+      if (current?.file !== model.file) current = { file: model.file, scopes: functionScopes(model.file) };
+      return hitsIn(model, project, current.scopes);
+    };
   },
 };
 
@@ -95,7 +95,9 @@ function hitsIn(model: FunctionModel, project: Project, scopes: FunctionScopes):
   const facts = model.fn.credentialFacts;
   const checkPassword = model.events.find((e) => e.type === "call" && /(^|\.)check_password$/.test(e.callee));
   const overridesCredentials = model.fn.name.endsWith(".authenticate_credentials") && scope.basicSubclass;
-  if (facts && !scope.isActive && !facts.authenticate && !facts.superCredentials && (checkPassword || overridesCredentials)) {
+  // `check_user(user)` and the like: a helper it calls that tests is_active counts as its own test.
+  const helperTestsActive = model.fn.events.some((e) => e.type === "call" && project.calls.targetOf(model.file, model.fn, e)?.fn.readsIsActive === true);
+  if (facts && !scope.isActive && !helperTestsActive && !facts.authenticate && !facts.superCredentials && (checkPassword || overridesCredentials)) {
     const site = checkPassword?.site ?? model.fn.site;
     hits.push({
       severity: "high",

@@ -1,8 +1,9 @@
 import type { FunctionModel } from "../analysis/model.js";
 import type { Rule, RuleHit } from "../analysis/rule.js";
+import { rowsRace } from "../analysis/race.js";
 import { atomicContaining, inScopes, locksIn } from "../analysis/scopes.js";
 import { describeWindow } from "../analysis/window.js";
-import type { CheckEvent, WriteEvent } from "../extract/facts.js";
+import type { CheckEvent, FetchEvent, WriteEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
 import { isExternalModel, uniqueCovers } from "../project/models.js";
 
@@ -13,10 +14,13 @@ export const STC108: Rule = {
     defaultSeverity: "medium",
     docs: {
       summary:
-        "An `exists()`/`count()`/`len()` guard (uniqueness, a quota, \"one pending request per user\") is followed by a `create()` of the same model, with no unique constraint and no lock to make the guard hold; or `get_or_create()` on fields that are not unique.",
+        "An `exists()`/`count()`/`len()`/`first()` guard (uniqueness, a quota, \"one pending request per user\") is followed by a `create()` or `bulk_create()` of the same model, with no unique constraint and no lock to make the guard hold; " +
+        "`get_or_create()` on fields that are not unique; a \"not the last one\" count guard followed by removing one of the counted rows; a unique constraint whose IntegrityError nothing handles (low).",
       why:
         "Two concurrent requests both run the guard, both see no row (or a count under the limit), and both create: a user gets two pending requests, six invoices on a quota of five, two accounts for one e-mail address. " +
-        "`get_or_create()` is itself a check-then-create: Django's documentation warns it is only race-free when the lookup fields are backed by a unique constraint.",
+        "`get_or_create()` is itself a check-then-create: Django's documentation warns it is only race-free when the lookup fields are backed by a unique constraint. " +
+        "The mirror image is `if admins.count() <= 1: deny`, then removing one: two requests each remove a different admin and none is left. " +
+        "Where a unique constraint does stop the duplicate but no `except IntegrityError` handles it, the losing request fails with a server error (reported at low severity).",
       example: [
         "from django.http import JsonResponse",
         "from .models import Invoice",
@@ -60,9 +64,16 @@ export const STC108: Rule = {
   },
   checkFunction(model, { project }) {
     const hits: RuleHit[] = [];
-    const guards = model.events.filter((e): e is CheckEvent => e.type === "check" && e.kind === "exists" && e.query !== undefined && e.scopes.length > 0);
+    // A membership row looked up for the caller (`Membership.objects.filter(user=...).first()`) is an existence guard too.
+    const guards = model.events.filter((e): e is CheckEvent => e.type === "check" && (e.kind === "exists" || (e.kind === "membership" && e.method !== undefined)) && e.query !== undefined && e.scopes.length > 0);
     for (const write of model.events) {
-      if (write.type !== "write" || !write.query) continue;
+      if (write.type !== "write") continue;
+      if (write.op === "delete" || write.op === "save" || write.op === "update") {
+        const hit = lastRowGuard(model, guards, write);
+        if (hit) hits.push(hit);
+        continue;
+      }
+      if (!write.query) continue;
       if (write.op === "get_or_create") {
         // A helper's get_or_create is reported in the helper, not again at each call.
         if (write.via) continue;
@@ -71,30 +82,45 @@ export const STC108: Rule = {
         continue;
       }
       if (write.op !== "create" && write.op !== "bulk") continue;
+      if (write.op === "bulk") {
+        const hit = readThenBulkInsert(model, guards, write);
+        if (hit) hits.push(hit);
+        continue;
+      }
       const guarding = guards.filter((g) => g.pos < write.pos && inScopes(g.scopes, write.pos) && sameTarget(g, write) &&
         // A third-party model's constraints are not in the tree: say nothing rather than guess.
         !(g.query!.model !== null && isExternalModel(project.models, model.file, g.query!.model)));
       if (guarding.length === 0) continue;
-      if (guarding.some((g) => uniqueCovers(project.models, g.query!.model, g.query!.filterFields) || lockedBefore(model, g.pos, write.pos))) continue;
-      // create(pk=…): the row's identity is fixed, so a concurrent duplicate fails with IntegrityError.
-      if (write.lookupFields.includes("pk") || write.lookupFields.includes("id")) continue;
+      if (guarding.some((g) => lockedBefore(model, g.pos, write.pos))) continue;
+      // A unique set the guard or the create covers decides (the second insert fails), safe only
+      // where the IntegrityError is handled; unhandled, the losing request fails with a 500.
+      const constrained = write.lookupFields.includes("pk") || write.lookupFields.includes("id") ||
+        guarding.some((g) => uniqueCovers(project.models, g.query!.model, g.query!.filterFields)) ||
+        uniqueCovers(project.models, write.query.model, [...write.lookupFields, ...(write.defaultFields ?? [])], write.maybeNullFields);
+      if (constrained && integrityHandled(model, write.pos)) continue;
       const guard = guarding[guarding.length - 1]!;
       const target = guard.query!.model ?? guard.query!.source;
       const fields = guard.query!.filterFields;
       const known = guard.query!.model !== null && project.models.byName.has(guard.query!.model);
+      const asks = guard.guard === "except" ? "get() / except DoesNotExist" : guard.method === "first" ? "first() and a test for None" : "exists/count";
       hits.push({
-        severity: "medium",
+        severity: constrained ? "low" : "medium",
         confidence: known || guard.query!.model === null ? "high" : "medium",
-        check: { site: guard.site, kind: "exists" },
+        check: { site: guard.site, kind: "exists", scopes: guard.scopes },
         use: { site: write.site, kind: "create" },
-        message:
-          `Line ${guard.site.line} tests \`${target}\` rows (${guard.guard === "except" ? "get() / except DoesNotExist" : "exists/count"}) and line ${write.site.line} creates one based on the answer ` +
-          `(${describeWindow(model, guard.pos, write.pos)} run in between); concurrent requests all pass the test and all create.` +
-          (guard.query!.model && !known ? ` No model \`${guard.query!.model}\` is defined in the scanned tree, so its constraints are unknown.` : ""),
-        remediation:
-          fields.length > 0 && (guard.method === "exists" || guard.method === "bool")
+        message: constrained
+          ? `Line ${guard.site.line} tests \`${target}\` rows (${asks}) and line ${write.site.line} creates one; a unique constraint stops the duplicate, but the losing request ` +
+            `fails with an IntegrityError nothing handles (${describeWindow(model, guard.pos, write.pos)} run in between).`
+          : `Line ${guard.site.line} tests \`${target}\` rows (${asks}) and line ${write.site.line} creates one based on the answer ` +
+            `(${describeWindow(model, guard.pos, write.pos)} run in between); concurrent requests all pass the test and all create.` +
+            (guard.query!.model && !known ? ` No model \`${guard.query!.model}\` is defined in the scanned tree, so its constraints are unknown.` : ""),
+        remediation: constrained
+          ? `Use \`get_or_create()\`/\`update_or_create()\` on the unique fields (Django reads the winner's row after the IntegrityError), or wrap the create in \`try: … except IntegrityError:\` and treat it as "already there".`
+          : fields.length > 0 && (guard.method === "exists" || guard.method === "bool" || guard.method === "first")
             ? `Add \`models.UniqueConstraint(fields=[${fields.map((f) => `"${f}"`).join(", ")}], name=...)\` to ${target} and catch IntegrityError (or use \`get_or_create()\` on those fields); for a quota, lock the owning row with \`select_for_update()\` inside \`transaction.atomic()\` before counting.`
             : `Lock the owning row (e.g. the user or account) with \`select_for_update()\` inside \`transaction.atomic()\` before line ${guard.site.line}, and create inside the same block; or enforce the rule with a database constraint and handle IntegrityError.`,
+        race: rowsRace(),
+        window: { from: guard.pos, to: write.pos },
       });
     }
     return hits;
@@ -108,6 +134,65 @@ function sameTarget(guard: CheckEvent, write: WriteEvent): boolean {
   return a.source === b.source;
 }
 
+/**
+ * The rows that exist are read, the missing ones computed and bulk-inserted: two concurrent runs
+ * read the same rows and insert the same missing ones (duplicates, or an IntegrityError that
+ * fails the request when a unique constraint catches them).
+ */
+function readThenBulkInsert(model: FunctionModel, guards: readonly CheckEvent[], write: WriteEvent): RuleHit | null {
+  const target = write.query!.model;
+  if (!target || write.ignoreConflicts || integrityHandled(model, write.pos)) return null;
+  const guard = guards.filter((g) => g.query!.model === target && g.pos < write.pos && inScopes(g.scopes, write.pos)).pop();
+  const read = guard ?? model.events.filter((e): e is FetchEvent => e.type === "fetch" && !e.single && e.query.model === target && e.pos < write.pos).pop();
+  if (!read || lockedBefore(model, read.pos, write.pos)) return null;
+  return {
+    severity: "medium",
+    confidence: "medium",
+    check: { site: read.site, kind: "exists", ...(guard ? { scopes: guard.scopes } : {}) },
+    use: { site: write.site, kind: "create" },
+    message: `Line ${read.site.line} reads the \`${target}\` rows that exist and line ${write.site.line} bulk-inserts the ones it found missing ` +
+      `(${describeWindow(model, read.pos, write.pos)} run in between); concurrent runs read the same rows and insert the same ones.`,
+    remediation: `Pass \`ignore_conflicts=True\` to \`bulk_create()\` with a unique constraint on the row's identity, or lock the owning row with \`select_for_update()\` inside \`transaction.atomic()\` before line ${read.site.line}.`,
+    race: rowsRace(),
+    window: { from: read.pos, to: write.pos },
+  };
+}
+
+/**
+ * "Not the last admin": a count of rows (`count()`, `len()`, an aggregate) guards the removal or
+ * change of one of them. Concurrent requests each count the same rows, each removes a different
+ * one, and together they go below the limit the count protected.
+ */
+const LAST_ROW_BOUND = new Set(["0", "1", "2"]);
+
+function lastRowGuard(model: FunctionModel, guards: readonly CheckEvent[], write: WriteEvent): RuleHit | null {
+  const written = write.query?.model ?? (write.targetDef !== null ? model.defs[write.targetDef]?.query?.model ?? null : null);
+  if (!written) return null;
+  // "Not the last one": a count compared with 0, 1 or 2. A larger bound (`<= MAX_UPLOADS`) prunes
+  // the excess, and runs that prune the same rows end as one would.
+  const guarding = guards.filter((g) => (g.method === "count" || g.method === "len" || g.method === "aggregate") && LAST_ROW_BOUND.has(g.bound ?? "") && g.query!.model === written &&
+    g.query!.filterFields.length > 0 && g.pos < write.pos && inScopes(g.scopes, write.pos) && !lockedBefore(model, g.pos, write.pos));
+  const guard = guarding[guarding.length - 1];
+  // An update that does not touch the counted fields leaves the count as it was.
+  if (!guard || (write.op !== "delete" && !(write.setFields ?? []).some((f) => guard.query!.filterFields.includes(f)))) return null;
+  return {
+    severity: "high",
+    confidence: "medium",
+    check: { site: guard.site, kind: "exists", scopes: guard.scopes },
+    use: { site: write.site, kind: write.op === "delete" ? "delete" : "write" },
+    message: `Line ${guard.site.line} counts \`${written}\` rows (${guard.query!.filterFields.join(", ")}) and line ${write.site.line} ${write.op === "delete" ? "removes" : "changes"} one of them on the strength of that count ` +
+      `(${describeWindow(model, guard.pos, write.pos)} run in between); concurrent requests each count the same rows and each remove a different one, going below the limit the count protects (the last admin removed twice).`,
+    remediation: `Lock the rows being counted (or their owning row) with \`select_for_update()\` inside \`transaction.atomic()\` before line ${guard.site.line}, and count and ${write.op === "delete" ? "delete" : "update"} in that block.`,
+    race: rowsRace(),
+    window: { from: guard.pos, to: write.pos },
+  };
+}
+
+/** The write stands in a `try:` whose handlers catch IntegrityError. */
+function integrityHandled(model: FunctionModel, pos: number): boolean {
+  return model.fn.regions.some((r) => r.kind === "try-integrity" && pos >= r.span[0] && pos < r.span[1]);
+}
+
 function lockedBefore(model: FunctionModel, guardPos: number, writePos: number): boolean {
   const region = atomicContaining(model, guardPos, writePos);
   return region !== null && locksIn(model, region, guardPos).length > 0;
@@ -118,14 +203,17 @@ function unsafeGetOrCreate(model: FunctionModel, project: Project, write: WriteE
   const modelName = write.query!.model;
   if (!modelName || !project.models.definedModels.has(modelName)) return null;
   const lookup = [...new Set([...write.query!.filterFields, ...write.lookupFields])];
-  if (lookup.length === 0 || uniqueCovers(project.models, modelName, lookup)) return null;
+  // A unique set that also takes the defaults: the losing create fails and get_or_create reads the winner's row.
+  if (lookup.length === 0 || uniqueCovers(project.models, modelName, [...lookup, ...(write.defaultFields ?? [])], write.maybeNullFields)) return null;
   if (lockedBefore(model, write.pos, write.pos)) return null;
   return {
     severity: "medium",
     confidence: "high",
     check: { site: write.site, kind: "exists" },
     use: { site: write.site, kind: "create" },
-    message: `\`get_or_create()\` on line ${write.site.line} looks up ${modelName} by (${lookup.join(", ")}), which no unique constraint covers: two concurrent calls can both miss and both create.`,
+    message: `\`${write.method ?? "get_or_create"}()\` on line ${write.site.line} looks up ${modelName} by (${lookup.join(", ")}), which no unique constraint covers: two concurrent calls can both miss and both create.`,
     remediation: `Add \`models.UniqueConstraint(fields=[${lookup.map((f) => `"${f}"`).join(", ")}], name=...)\` to ${modelName} (Django then retries the get after the IntegrityError), or lock the owning row with \`select_for_update()\` inside \`transaction.atomic()\` first.`,
+    race: rowsRace(),
+    window: { from: write.pos, to: write.pos },
   };
 }

@@ -30,6 +30,8 @@ export interface ScanOptions {
   exclude?: readonly string[];
   /** Report in tests, migrations and management commands too. */
   includeNonRequest?: boolean;
+  /** Also report races only privileged actors can cause when the window is narrow (DESIGN.md §1). */
+  strict?: boolean;
   /** Extra dotted names that open a transaction, like `transaction.atomic`. */
   transactionNames?: readonly string[];
   /** Files larger than this are skipped and reported. */
@@ -150,7 +152,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
   const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
   const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [], checkHelpers: options.checkHelpers ?? [] };
-  const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false };
+  const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false, strict: options.strict ?? false };
   // Both caches key on the extractor's fingerprint, which reads the grammar: computed once.
   const factsCache = cacheSetup ? { ...cacheSetup, fingerprint: extractorFingerprint(extract), rootError: cacheRootError } : null;
   const results = factsCache

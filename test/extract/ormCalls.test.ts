@@ -64,6 +64,20 @@ describe("fetches", () => {
     expect(x.def("page").origin).toBe("queryset");
   });
 
+  it("fetches with set(), tuple() and sorted() of a queryset, values_list() included", async () => {
+    const x = await extract(py`
+      def names(request):
+          taken = set(Tag.objects.filter(owner=request.user).values_list("name", flat=True))
+          ids = tuple(Tag.objects.filter(owner=request.user))
+          ordered = sorted(Tag.objects.all())
+          plain = set(request.POST.getlist("name"))
+          seen = set(t.name for t in Tag.objects.filter(owner=request.user))
+    `, "names");
+    expect(x.events("fetch").map((f) => [f.site.line, f.query.model])).toEqual([
+      [x.line("taken ="), "Tag"], [x.line("ids ="), "Tag"], [x.line("ordered ="), "Tag"], [x.line("seen ="), "Tag"],
+    ]);
+  });
+
   it("follows custom manager methods on a model's manager, but not a related object's own methods", async () => {
     const x = await extract(py`
       def pay(request, pk):

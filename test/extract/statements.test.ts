@@ -144,7 +144,7 @@ describe("definitions", () => {
           other.owner_id = request.user.id
     `, "pay");
     expect(x.fn.fieldWrites).toEqual([
-      { key: "*.owner", line: x.line("other.owner_id") }, { key: "Invoice.paid_total", line: x.line("inv.paid_total") }, { key: "Invoice.status", line: x.line("inv.status") },
+      { key: "*.owner", line: x.line("other.owner_id"), stampsUser: true }, { key: "Invoice.paid_total", line: x.line("inv.paid_total") }, { key: "Invoice.status", line: x.line("inv.status") },
     ]);
   });
 
@@ -182,6 +182,39 @@ describe("definitions", () => {
     expect(x.lines(staff!.whenFalse ?? [])).toContain(x.line("inv.save"));
     expect(x.lines(state!.whenFalse ?? [])).toContain(x.line("inv.save"));
     expect(x.lines(staff!.scopes).filter((l) => !x.lines(staff!.whenFalse ?? []).includes(l))).toEqual([x.line("raise Http404")]);
+  });
+
+  it("reads which side of a comparison grants: == 0 and is None deny, > 0 and is not None grant, a bound is either", async () => {
+    const x = await extract(py`
+      def edit(request, pk):
+          inv = Invoice.objects.get(pk=pk)
+          if request.user.groups.filter(name="billing").count() == 0:
+              raise PermissionDenied
+          if inv.approved_by is not None:
+              inv.save()
+          if request.user.level < 3:
+              raise PermissionDenied
+          if Admin.objects.filter(org=inv.org).count() <= 1:
+              raise PermissionDenied
+          inv.delete()
+    `, "edit");
+    const [group, approved, level, admins] = x.events("check");
+    expect([group!.negated, approved!.negated, level!.negated]).toEqual([true, undefined, undefined]);
+    expect([group!.threshold, level!.threshold]).toEqual([undefined, true]);
+    expect([group!.bound, admins!.bound, approved!.bound]).toEqual(["0", "1", undefined]);
+  });
+
+  it("tells a many-valued state check (a string or number literal) from a yes/no one", async () => {
+    const x = await extract(py`
+      def close(request, pk):
+          inv = Invoice.objects.get(pk=pk)
+          if inv.status != "open":
+              return None
+          if inv.paid:
+              return None
+          inv.save()
+    `, "close");
+    expect(x.events("check").map((c) => c.manyValued)).toEqual([true, undefined]);
   });
 });
 

@@ -1,4 +1,8 @@
-/** The fixture harness: `# expect: STC101` markers against what the scanner reports. */
+/**
+ * The fixture harness: `# expect: STC101` markers against what the scanner reports, and
+ * `# expect-strict: STC101` for races reported only with --strict (only privileged actors can
+ * cause them and the window is narrow).
+ */
 import { readFileSync } from "node:fs";
 import { extractFileFacts } from "../../src/extract/extractFileFacts.js";
 import { buildProject } from "../../src/project/buildProject.js";
@@ -6,14 +10,16 @@ import { analyse } from "../../src/analysis/engine.js";
 import type { Finding } from "../../src/core/finding.js";
 import { RULES, findRule } from "../../src/rules/registry.js";
 
-const MARKER = /#\s*expect:\s*([A-Z]+\d+(?:\s*,\s*[A-Z]+\d+)*)\s*$/;
+/** One marker; a line may end with both (`# expect: STC102  # expect-strict: STC101`). */
+const MARKER = /#\s*expect(-strict)?:\s*([A-Z]+\d+(?:\s*,\s*[A-Z]+\d+)*)\s*(?=#|$)/g;
 
-/** `line:RULE` keys for every marker in the source. */
-export function expectedMarkers(source: string): Set<string> {
+/** `line:RULE` keys for every marker in the source; with `strict`, the `# expect-strict:` ones too. */
+export function expectedMarkers(source: string, strict = false): Set<string> {
   const out = new Set<string>();
   source.split(/\r?\n/).forEach((text, index) => {
-    const match = MARKER.exec(text);
-    if (match) for (const code of match[1]!.split(",")) out.add(`${index + 1}:${code.trim()}`);
+    for (const match of text.matchAll(MARKER)) {
+      if (strict || !match[1]) for (const code of match[2]!.split(",")) out.add(`${index + 1}:${code.trim()}`);
+    }
   });
   return out;
 }
@@ -36,16 +42,23 @@ export function showMarker(source: string): (key: string) => string {
 }
 
 /** Scans Python sources as one project (each named by its path) and returns the findings. */
-export async function scanSources(sources: Record<string, string>): Promise<Finding[]> {
+export async function scanSources(sources: Record<string, string>, options: { strict?: boolean } = {}): Promise<Finding[]> {
   const facts = [];
   for (const [path, source] of Object.entries(sources)) facts.push(await extractFileFacts(path, source));
-  return analyse(buildProject(facts), { rules: RULES, findRule, includeNonRequest: false });
+  return analyse(buildProject(facts), { rules: RULES, findRule, includeNonRequest: false, strict: options.strict ?? false });
 }
 
-/** Missing and unexpected `line:RULE` keys for one file scanned alone; empty when they agree. */
+/**
+ * Missing and unexpected `line:RULE` keys for one file scanned alone, by default and then with
+ * --strict (each line says which); empty when both agree.
+ */
 export async function fixtureMismatches(path: string, name: string): Promise<string[]> {
   const source = readFileSync(path, "utf8");
-  const expected = expectedMarkers(source);
-  const findings = await scanSources({ [name]: source });
-  return markerDiff(expected, new Set(findings.map((f) => `${f.line}:${f.rule}`)), showMarker(source));
+  const out: string[] = [];
+  for (const strict of [false, true]) {
+    const findings = await scanSources({ [name]: source }, { strict });
+    const diff = markerDiff(expectedMarkers(source, strict), new Set(findings.map((f) => `${f.line}:${f.rule}`)), showMarker(source));
+    out.push(...diff.map((line) => (strict ? `--strict ${line}` : line)));
+  }
+  return out;
 }

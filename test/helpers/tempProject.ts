@@ -35,10 +35,13 @@ class Voucher(models.Model):
     used = models.BooleanField(default=False)
 `;
 
-/** A view with one STC102 finding (line 10 of the file when `prefix` is empty). */
+/**
+ * A view with one STC102 finding (line 10 of the file when `prefix` is empty): two requests
+ * both find the voucher unused and both record a redemption.
+ */
 export function redeemView(name = "redeem", prefix = ""): string {
   return `${prefix}from django.http import JsonResponse
-from .models import Voucher
+from .models import Redemption, Voucher
 
 
 def ${name}(request, code):
@@ -47,6 +50,7 @@ def ${name}(request, code):
         return JsonResponse({"error": "already used"}, status=409)
     voucher.used = True
     voucher.save()
+    Redemption.objects.create(voucher=voucher, user=request.user)
     return JsonResponse({"ok": True})
 `;
 }

@@ -2,9 +2,9 @@
 
 A ``*_vulnerable`` handler (or a handler in a ``*Vulnerable*`` class) acts on a check that
 may already be stale when the write or response happens; a trailing "stalecheck: expect"
-comment names the rule that must report that line (EXPECTED.json lists them all). The
-``*_fixed`` twin next to it closes the window and must scan clean. README.md walks
-through each pair.
+comment names the rule that must report that line (EXPECTED.json lists them all), and
+"stalecheck: also guarded" marks the other uses that finding lists. The ``*_fixed`` twin
+next to it closes the window and must scan clean. README.md walks through each pair.
 """
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -46,7 +46,7 @@ def invoice_detail_vulnerable(request, pk):
         return Response(status=status.HTTP_403_FORBIDDEN)
     invoice = get_object_or_404(Invoice, pk=pk)
     gateway = services.gateway_status(invoice.gateway_ref)
-    AuditEvent.objects.create(actor=request.user, action="invoice.viewed", object_id=pk)  # stalecheck: expect STC101
+    AuditEvent.objects.create(actor=request.user, action="invoice.viewed", object_id=pk)
     return Response({"invoice": InvoiceSerializer(invoice).data, "gateway": gateway})  # stalecheck: expect STC101
 
 
@@ -81,9 +81,9 @@ class PayInvoiceVulnerable(APIView):
         invoice.paid_at = timezone.now()
         invoice.gateway_ref = reference
         invoice.save(update_fields=["status", "paid_at", "gateway_ref"])  # stalecheck: expect STC101, STC102
-        Payment.objects.create(invoice=invoice, amount=invoice.amount, gateway_ref=reference)  # stalecheck: expect STC101, STC102
-        AuditEvent.objects.create(actor=request.user, action="invoice.charged", object_id=pk)  # stalecheck: expect STC101
-        return Response(InvoiceSerializer(invoice).data)  # stalecheck: expect STC101
+        Payment.objects.create(invoice=invoice, amount=invoice.amount, gateway_ref=reference)  # stalecheck: also guarded (STC101, STC102)
+        AuditEvent.objects.create(actor=request.user, action="invoice.charged", object_id=pk)
+        return Response(InvoiceSerializer(invoice).data)
 
 
 class PayInvoiceFixed(APIView):
@@ -191,7 +191,7 @@ class WalletViewSet(viewsets.ViewSet):
             invoice.status = Invoice.Status.PAID
             invoice.paid_at = timezone.now()
             invoice.save(update_fields=["status", "paid_at"])  # stalecheck: expect STC105
-            Payment.objects.create(invoice=invoice, amount=amount, gateway_ref="wallet")  # stalecheck: expect STC105
+            Payment.objects.create(invoice=invoice, amount=amount, gateway_ref="wallet")  # stalecheck: also guarded (STC105)
         return Response(InvoiceSerializer(invoice).data)
 
     @action(detail=False, methods=["post"], url_path="pay/fixed")
@@ -233,7 +233,7 @@ class WalletViewSet(viewsets.ViewSet):
         voucher.redeemed_at = timezone.now()
         voucher.save(update_fields=["used", "redeemed_by", "redeemed_at"])  # stalecheck: expect STC102
         # The credit is computed from the voucher that was checked: the wallet is credited once per racing request.
-        Wallet.objects.filter(owner=request.user).update(balance=F("balance") + credit)  # stalecheck: expect STC102
+        Wallet.objects.filter(owner=request.user).update(balance=F("balance") + credit)  # stalecheck: also guarded (STC102)
         return Response({"credited": str(credit)})
 
     @action(detail=False, methods=["post"], url_path="redeem/fixed")

@@ -4,11 +4,11 @@
  * written through `obj.field = ...`, and stores into containers that outlive the request.
  */
 import type { SyntaxNode } from "../../parse/parser.js";
-import type { QueryShape } from "../facts.js";
+import type { FunctionEvent, QueryShape } from "../facts.js";
 import { normaliseField } from "../moduleFacts.js";
 import { field, rootIdentifier, stringValue, unwrap } from "../syntax.js";
 import type { FunctionBuilder, Value } from "./builder.js";
-import { modelOf } from "./querysets.js";
+import { mentionsUser, modelOf } from "./querysets.js";
 import { isRequestUser } from "./request.js";
 import { emitStore, storeTarget } from "./stores.js";
 
@@ -45,34 +45,71 @@ export function visitAssignment(b: FunctionBuilder, node: SyntaxNode): void {
   }
   b.push(right);
   if (left.type === "attribute") recordAttributeWrite(b, left, right);
-  else b.push(left);
+  else if (!recordContainerWrite(b, left)) b.push(left);
+}
+
+/**
+ * `obj.data[key] = value` or `obj.data[key] += 1` on a tracked object: the new field value is
+ * the old one changed in place, a read-modify-write of `data`. Returns whether it was one.
+ */
+export function recordContainerWrite(b: FunctionBuilder, left: SyntaxNode): boolean {
+  if (left.type !== "subscript") return false;
+  let container: SyntaxNode | null = left;
+  while (container?.type === "subscript") {
+    const index = field(container, "subscript");
+    if (index) b.push(index);
+    container = field(container, "value");
+  }
+  if (container?.type !== "attribute") return false;
+  const object = field(container, "object");
+  const name = field(container, "attribute")?.text;
+  const id = object?.type === "identifier" || (object && /^self\.\w+$/.test(object.text)) ? b.lookup(object!.text) : null;
+  if (!name || id === null) return false;
+  const fieldName = normaliseField(name);
+  b.mutate(modelOf(b, object!), [fieldName], left);
+  b.events.push({ type: "assign", pos: left.startIndex, site: b.ctx.lines.site(left), def: id, field: fieldName, value: left.text, literal: false, readModifyWrite: true });
+  return true;
 }
 
 const LITERALS = new Set(["string", "integer", "float", "true", "false", "none"]);
 
 /**
  * `obj.field = value` (`augmented`: `obj.field += value`): the field is mutable, on obj's model
- * when it is known; on a tracked object, an assign event.
+ * when it is known, unless obj is a new instance being filled in; on a tracked object, an
+ * assign event.
  */
 export function recordAttributeWrite(b: FunctionBuilder, left: SyntaxNode, value: SyntaxNode, augmented = false): void {
   const name = field(left, "attribute")?.text;
   const object = field(left, "object");
   if (!name || !object) return;
   const fieldName = normaliseField(name);
-  b.mutate(modelOf(b, object), [fieldName], left);
   const id = object.type === "identifier" || /^self\.\w+$/.test(object.text) ? b.lookup(object.text) : null;
+  // Filling in an object being created sets its fields once: it does not make them mutable.
+  if (id === null || b.defs[id]?.origin !== "new-instance") b.mutate(modelOf(b, object), [fieldName], left, !augmented && isUser(b, unwrap(value)));
   if (id === null) return;
   const assigned = value.text.replace(/\s+/g, " ");
   const readsSelf = augmented || readsAttribute(value.text, left.text);
   b.events.push({
     type: "assign", pos: left.startIndex, site: b.ctx.lines.site(left), def: id, field: fieldName, value: assigned,
-    literal: !augmented && LITERALS.has(unwrap(value).type), readModifyWrite: readsSelf,
+    literal: !augmented && isConstant(unwrap(value)), readModifyWrite: readsSelf,
   });
   // `if thread.category != category: thread.category = category` only sets what it compared.
   if (object.type !== "identifier" || augmented) return;
   for (const event of b.events) {
     if (event.type === "check" && event.subjectDef === id && event.field === fieldName && event.comparedTo === assigned) event.idempotent = true;
   }
+}
+
+/** `request.user`, `self.request.user`, a variable holding it. */
+function isUser(b: FunctionBuilder, value: SyntaxNode): boolean {
+  return (value.type === "identifier" || value.type === "attribute") && mentionsUser(b, value);
+}
+
+/** A literal, or a named constant (`PAID`, `Invoice.Status.PAID`): a value that does not depend on state. */
+function isConstant(value: SyntaxNode): boolean {
+  if (LITERALS.has(value.type)) return true;
+  const last = value.type === "attribute" ? field(value, "attribute")?.text : value.type === "identifier" ? value.text : undefined;
+  return last !== undefined && /^[A-Z][A-Z0-9_]*$/.test(last);
 }
 
 /** Does `text` read the attribute chain `chain` (`obj.n` in `obj.n + 1`, not in `obj.name`)? */
@@ -109,6 +146,7 @@ function assign(b: FunctionBuilder, name: string, rightRaw: SyntaxNode): void {
     case "fetch": {
       const id = b.define(name, "fetch", pos, [], value.query);
       if (value.event) value.event.def = id;
+      if (value.maybeNone) b.defs[id]!.maybeNone = true;
       return;
     }
     case "check":
@@ -116,7 +154,7 @@ function assign(b: FunctionBuilder, name: string, rightRaw: SyntaxNode): void {
       b.checkVars.set(name, value.events);
       return;
     case "new":
-      b.define(name, "new-instance", pos, b.referencedDefs(right), { model: value.model, source: value.model, filterFields: [], filterRefsUser: false, locked: false });
+      b.define(name, "new-instance", pos, b.referencedDefs(right), value.model === null ? undefined : { model: value.model, source: value.model, filterFields: [], filterRefsUser: false, locked: false });
       return;
     case "call": {
       value.event.resultDef = b.define(name, "derived", pos, value.event.argDefs);
@@ -137,5 +175,8 @@ function assign(b: FunctionBuilder, name: string, rightRaw: SyntaxNode): void {
 
 function valueQuery(value: Value): QueryShape | undefined {
   if (value.kind === "queryset" || value.kind === "fetch") return value.query;
+  // `obj, created = X.objects.select_for_update().get_or_create(...)`: the row, locked or not, as the write read it.
+  const write = "event" in value ? (value as { event: FunctionEvent }).event : undefined;
+  if (write?.type === "write" && write.op === "get_or_create" && write.query) return write.query;
   return undefined;
 }

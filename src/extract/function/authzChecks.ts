@@ -106,7 +106,7 @@ export const objectStateMethod: Recogniser<MethodCallSite> = {
  * In-memory attributes of the request user that carry an authorization decision:
  * `is_staff`/`is_superuser` ("staff"), role-like fields and `profile.*` ("user-attr").
  */
-export function userAttributeKind(b: FunctionBuilder, node: SyntaxNode): "staff" | "user-attr" | null {
+export function userAttribute(b: FunctionBuilder, node: SyntaxNode): { kind: "staff" | "user-attr"; field: string } | null {
   // The attribute names after the user root, innermost last: request.user.profile.role → [role, profile].
   const names: string[] = [];
   let current: SyntaxNode | null = node;
@@ -118,9 +118,10 @@ export function userAttributeKind(b: FunctionBuilder, node: SyntaxNode): "staff"
   const isUser = isRequestUser(current) || (current.type === "identifier" && b.isRequestUserDef(b.lookup(current.text)));
   if (!isUser) return null;
   const first = names[names.length - 1]!;
-  if (USER_FLAG_ATTRS.has(first)) return "staff";
-  if (first === "profile" && names.length > 1) return "user-attr";
-  if (USER_ROLE_ATTRS.test(first) && !NOT_ROLE_ATTRS.has(first)) return "user-attr";
+  // The field read: the flag or role itself, or the profile's field (`profile.tier` → tier).
+  if (USER_FLAG_ATTRS.has(first)) return { kind: "staff", field: first };
+  if (first === "profile" && names.length > 1) return { kind: "user-attr", field: names[names.length - 2]! };
+  if (USER_ROLE_ATTRS.test(first) && !NOT_ROLE_ATTRS.has(first)) return { kind: "user-attr", field: first };
   return null;
 }
 

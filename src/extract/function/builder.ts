@@ -27,9 +27,10 @@ export function importedAs(ctx: FileContext, name: string): string | undefined {
 /** What an expression evaluates to, as far as the model cares. */
 export type Value =
   | { kind: "queryset"; query: QueryShape; builtPos: number; defs: number[] }
-  | { kind: "fetch"; event: FetchEvent | null; query: QueryShape; single: boolean }
+  | { kind: "fetch"; event: FetchEvent | null; query: QueryShape; single: boolean; maybeNone?: boolean }
   | { kind: "check"; events: (CheckEvent | CallEvent)[] }
-  | { kind: "new"; model: string }
+  /** An unsaved instance: of `model`, or of a model the code does not name (`form.save(commit=False)`). */
+  | { kind: "new"; model: string | null }
   | { kind: "call"; event: CallEvent }
   | { kind: "other" };
 
@@ -81,16 +82,24 @@ export abstract class FunctionBuilder {
   readonly notOrm = new Set<number>();
   /** Whether the function names ModelBackend's permission caches; computed on first need. */
   permCacheNamed: boolean | undefined;
-  /** `Model.field` (or `*.field` when the model is unknown) for every field this function assigns. */
-  /** Field keys written, each with the line of its first write. */
-  readonly mutations = new Map<string, number>();
+  /** Field keys written, each with the line of its first write and whether every write set the requesting user. */
+  readonly mutations = new Map<string, { line: number; stampsUser: boolean }>();
   /** While a condition is read: whether the part being read stands under an odd number of negations. */
   conditionNegated = false;
+  /** The check being read stands in an ordering comparison with a bound (`user.level < 3`). */
+  conditionThreshold = false;
+  /** The integer literal the check being read is compared with (`qs.count() <= 1`). */
+  conditionBound: string | null = null;
+
+  /** Parameters whose default is None (`max_width=None`): a value that may be NULL in a lookup. */
+  readonly noneDefaults: ReadonlySet<string>;
 
   constructor(readonly site: FunctionSite, readonly ctx: FileContext, readonly facts: FunctionFacts) {
     this.events = facts.events;
     this.regions = facts.regions;
     this.defs = facts.defs;
+    const parameters = field(site.node, "parameters")?.namedChildren ?? [];
+    this.noneDefaults = new Set(parameters.filter((p) => /default_parameter$/.test(p.type) && field(p, "value")?.type === "none").map((p) => field(p, "name")?.text ?? ""));
   }
 
   /**
@@ -218,10 +227,12 @@ export abstract class FunctionBuilder {
     return [...out].sort((a, b) => a - b);
   }
 
-  mutate(model: string | null, fields: Iterable<string>, at: SyntaxNode): void {
+  mutate(model: string | null, fields: Iterable<string>, at: SyntaxNode, stampsUser = false): void {
     for (const f of fields) {
       const key = `${model ?? "*"}.${normaliseField(f)}`;
-      if (!this.mutations.has(key)) this.mutations.set(key, at.startPosition.row + 1);
+      const known = this.mutations.get(key);
+      if (!known) this.mutations.set(key, { line: at.startPosition.row + 1, stampsUser });
+      else if (!stampsUser) known.stampsUser = false;
     }
   }
 
@@ -255,6 +266,8 @@ export abstract class FunctionBuilder {
       guard: guard ?? "if", ...extra,
     };
     if (this.conditionNegated) event.negated = true;
+    if (this.conditionThreshold) event.threshold = true;
+    if (this.conditionBound !== null) event.bound = this.conditionBound;
     this.events.push(event);
     return { kind: "check", events: [event] };
   }

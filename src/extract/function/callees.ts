@@ -11,7 +11,7 @@ import {
   checkByName, objectStateMethod, passwordCheck, permCacheDelattr, permCacheDictPop, userFlagCall,
 } from "./authzChecks.js";
 import { type CallSite, type FunctionBuilder, type MethodCallSite, OTHER, type Recogniser, type Value } from "./builder.js";
-import { constructorCall, functionCall, methodCall, selfMethodCall } from "./calls.js";
+import { constructorCall, functionCall, methodCall, selfMethodCall, viewObjectFetch } from "./calls.js";
 import { enqueue } from "./enqueues.js";
 import {
   constructedSave, fetchFunction, instanceWrite, ormMethod, otherSave, refreshFromDb, relationWrite, sizedQueryset, uncommittedSave,
@@ -54,7 +54,7 @@ const FUNCTION_CALLS = new CalleeTable<CallSite>(
 const METHOD_CALLS = new CalleeTable<MethodCallSite>(
   [
     permCacheDictPop, ormMethod, constructedSave, uncommittedSave, instanceWrite, refreshFromDb, relationWrite, enqueue,
-    sessionRead, cacheStore, userFlagCall, checkByName, slowMethod, passwordCheck, objectStateMethod, otherSave, selfMethodCall,
+    sessionRead, cacheStore, userFlagCall, checkByName, slowMethod, passwordCheck, objectStateMethod, otherSave, viewObjectFetch, selfMethodCall,
   ],
   methodCall,
 );

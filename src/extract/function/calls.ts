@@ -3,7 +3,7 @@
  * error or response), and call events for helpers, `self` methods and other code, which the
  * project stage resolves into interprocedural summaries.
  */
-import { dottedName } from "../syntax.js";
+import { dottedName, positionalArguments } from "../syntax.js";
 import { RESPONSE_FACTORIES, TRIVIAL_CALLS } from "../vocabulary.js";
 import { type CallSite, type MethodCallSite, OTHER, type Recogniser, type Value } from "./builder.js";
 
@@ -27,6 +27,22 @@ export function functionCall({ b, call, name, args, scopes, guard }: CallSite): 
   return b.emitCall(call, name, args, scopes, guard);
 }
 
+/**
+ * `self.get_object()` in a class-based view: the row the view acts on, fetched without a lock
+ * (DRF's runs the object permission checks on it). The project stage names its model from the
+ * view's `queryset` or `model`.
+ */
+export const viewObjectFetch: Recogniser<MethodCallSite> = {
+  names: ["get_object"],
+  recognise: ({ b, call, fn, args, receiver }) => {
+    if (fn.text !== "self.get_object" || receiver.type !== "identifier" || positionalArguments(args).length > 0) return null;
+    b.pushArgs(args);
+    const query = { model: null, source: "self.get_object()", filterFields: [], filterRefsUser: false, locked: false };
+    const event = b.emitFetch(call, query, true, call.startIndex);
+    return { kind: "fetch", event, query, single: true };
+  },
+};
+
 /** `self.helper(...)`, resolved later against the class and its bases. */
 export const selfMethodCall: Recogniser<MethodCallSite> = {
   recognise: ({ b, call, fn, name, args, receiver, scopes, guard }) => {
@@ -41,5 +57,11 @@ export function methodCall({ b, call, fn, name, args, receiver, scopes, guard }:
   b.push(receiver);
   b.pushArgs(args);
   if (TRIVIAL_CALLS.has(name) || TRIVIAL_METHODS.test(name)) return OTHER;
-  return b.emitCall(call, dottedName(fn) ?? name, args, scopes, guard);
+  const value = b.emitCall(call, dottedName(fn) ?? name, args, scopes, guard);
+  const def = receiver.type === "identifier" ? b.defs[b.lookup(receiver.text) ?? -1] : undefined;
+  if (value.kind === "call" && def) {
+    value.event.receiverDef = def.id;
+    if ((def.origin === "new-instance" || def.origin === "fetch") && def.query?.model) value.event.receiverClass = def.query.model;
+  }
+  return value;
 }

@@ -26,11 +26,28 @@ export function evaluateExpression(b: FunctionBuilder, raw: SyntaxNode, scopes: 
     b.push(node);
     return OTHER;
   }
+  if (COMPREHENSIONS.has(node.type)) return evaluateComprehension(b, node);
   if (node.type !== "call") {
     b.push(node);
     return OTHER;
   }
   return evaluateCall(b, node, scopes, guard);
+}
+
+const COMPREHENSIONS = new Set(["list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression"]);
+
+/** `{r.id for r in qs}`: iterating a queryset evaluates it, a fetch of its rows. */
+function evaluateComprehension(b: FunctionBuilder, node: SyntaxNode): Value {
+  for (const part of node.namedChildren) {
+    if (part.type !== "for_in_clause") {
+      b.push(part);
+      continue;
+    }
+    const right = field(part, "right");
+    const value = right ? b.evaluate(right) : OTHER;
+    if (value.kind === "queryset") b.emitFetch(part, value.query, false, value.builtPos);
+  }
+  return OTHER;
 }
 
 /** `qs[0]` fetches one row; `qs[:10]` is still a queryset. */
@@ -40,6 +57,8 @@ function evaluateSubscript(b: FunctionBuilder, node: SyntaxNode): Value {
   if (!value) return OTHER;
   const inner = b.evaluate(value);
   if (index) b.push(index);
+  // `qs.aggregate(Sum("amount"))["amount__sum"]`: still the answer of the aggregate check.
+  if (inner.kind === "check") return inner;
   if (inner.kind !== "queryset") return OTHER;
   if (index?.type === "slice") return inner;
   const event = b.emitFetch(node, inner.query, true, inner.builtPos);

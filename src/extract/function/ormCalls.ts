@@ -39,18 +39,32 @@ function querysetMethod(
   const query = op && op !== "get_or_create" ? baseQuery : refine(b, baseQuery, args);
   if (SINGLE_FETCHES.has(method)) {
     const event = b.emitFetch(call, query, true, builtPos);
-    return { kind: "fetch", event, query, single: true };
+    return { kind: "fetch", event, query, single: true, maybeNone: /^a?(first|last)$/.test(method) };
   }
   if (EXISTENCE_METHODS.has(method)) return existenceCheck(b, call, query, method.replace(/^a/, ""), scopes, guard);
+  // `qs.aggregate(Sum("amount"))`: a total over the rows, tested against a limit like a count.
+  if (method === "aggregate" || method === "aaggregate") return existenceCheck(b, call, query, "aggregate", scopes, guard);
   if (op) {
     const keywords = keywordArguments(args);
     const write = b.emitWrite(call, op, b.closure([...baseDefs, ...b.referencedDefs(args)]), null, query);
+    // `**options` may carry ignore_conflicts (set where the database supports it): given the benefit of the doubt.
+    const splat = args?.namedChildren.some((a) => a.type === "dictionary_splat") === true;
+    if (op === "bulk" && (splat || ["ignore_conflicts", "update_conflicts"].some((k) => keywords.get(k)?.text === "True"))) write.event.ignoreConflicts = true;
     if (op === "update") {
       for (const [key, value] of keywords) if (/\bF\(/.test(value.text)) write.event.fFields.push(normaliseField(key));
       write.event.setFields = [...keywords.keys()].map(normaliseField);
     }
     // Lookup keywords of get_or_create, or the fields a create() sets (a unique one makes the database decide).
-    if (op === "get_or_create" || op === "create") write.event.lookupFields = [...keywords.keys()].filter((k) => k !== "defaults" && k !== "create_defaults").map(normaliseField);
+    if (op === "get_or_create" || op === "create") {
+      write.event.lookupFields = [...keywords.keys()].filter((k) => k !== "defaults" && k !== "create_defaults").map(normaliseField);
+      const maybeNull = [...keywords].filter(([, value]) => value.type === "none" || (value.type === "identifier" && b.noneDefaults.has(value.text))).map(([key]) => normaliseField(key));
+      if (maybeNull.length > 0) write.event.maybeNullFields = maybeNull;
+    }
+    if (op === "get_or_create") {
+      write.event.method = method.replace(/^a(?=(get|update)_or_create$)/, "");
+      const defaults = [keywords.get("defaults"), keywords.get("create_defaults")].flatMap((d) => (d ? dictStringKeys(d) : []));
+      if (defaults.length > 0) write.event.defaultFields = defaults.map(normaliseField);
+    }
     return write;
   }
   if (method === "in_bulk" || method === "iterator") {
@@ -91,14 +105,22 @@ export const fetchFunction: Recogniser<CallSite> = {
   },
 };
 
-/** `list(qs)` evaluates a queryset; `len(qs)` and `bool(qs)` ask whether it has rows. */
+/** `list(qs)`, `set(qs)`, `tuple(qs)`, `sorted(qs)` evaluate a queryset; `len(qs)` and `bool(qs)` ask whether it has rows. */
+const EVALUATING = new Set(["list", "set", "frozenset", "tuple", "sorted"]);
+
+const COMPREHENSION = new Set(["generator_expression", "list_comprehension", "set_comprehension", "dictionary_comprehension"]);
+
 export const sizedQueryset: Recogniser<CallSite> = {
-  names: ["len", "list", "bool"],
+  names: ["len", "bool", ...EVALUATING],
   recognise: ({ b, call, name, args, scopes, guard }) => {
+    // `set(a.x for a in qs)` (the call's arguments are the generator) or `list([...])`: the
+    // walk of the comprehension itself records the fetch.
+    if (args && COMPREHENSION.has(args.type)) return null;
     const arg = positionalArguments(args)[0];
+    if (arg && COMPREHENSION.has(arg.type)) return null;
     const inner = arg ? b.evaluate(arg) : OTHER;
     if (inner.kind !== "queryset") return OTHER;
-    if (name === "list") {
+    if (EVALUATING.has(name)) {
       const event = b.emitFetch(call, inner.query, false, inner.builtPos);
       return { kind: "fetch", event, query: inner.query, single: false };
     }
@@ -123,13 +145,13 @@ export const constructedSave: Recogniser<MethodCallSite> = {
   },
 };
 
-/** `form.save(commit=False)` builds an instance without touching the database. */
+/** `form.save(commit=False)` builds an instance without touching the database: one being created, filled in before its save. */
 export const uncommittedSave: Recogniser<MethodCallSite> = {
   names: SAVES,
   recognise: ({ b, args }) => {
     if (keywordArguments(args).get("commit")?.text !== "False") return null;
     b.pushArgs(args);
-    return OTHER;
+    return { kind: "new", model: null };
   },
 };
 
@@ -154,6 +176,13 @@ export const instanceWrite: Recogniser<MethodCallSite> = {
     return written;
   },
 };
+
+/** The string keys of a literal dict (`{"role": "member"}`), or of a `dict(role=...)` call. */
+function dictStringKeys(node: SyntaxNode): string[] {
+  if (node.type === "dictionary") return node.namedChildren.flatMap((pair) => (pair.type === "pair" ? [stringValue(pair.childForFieldName("key")!)].filter((k): k is string => k !== null) : []));
+  if (node.type === "call" && node.childForFieldName("function")?.text === "dict") return [...keywordArguments(node.childForFieldName("arguments")).keys()];
+  return [];
+}
 
 /** The strings of a literal list or tuple (`["status", "paid_at"]`); null for anything computed. */
 function stringList(node: SyntaxNode | undefined): string[] | null {

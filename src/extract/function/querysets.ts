@@ -177,7 +177,8 @@ export function argumentsMentionUser(b: FunctionBuilder, args: SyntaxNode | null
   return positionalArguments(args).some((arg) => (arg.type === "identifier" || arg.type === "attribute") && mentionsUser(b, arg));
 }
 
-function mentionsUser(b: FunctionBuilder, node: SyntaxNode): boolean {
+/** Does the expression stand for the requesting user (`request.user`, `request.user.id`, a variable holding it)? */
+export function mentionsUser(b: FunctionBuilder, node: SyntaxNode): boolean {
   if (isRequestUser(node) || /^(self\.)?request\.user\b/.test(node.text)) return true;
   const root = node.type === "identifier" ? node : rootIdentifier(node);
   if (!root) return false;

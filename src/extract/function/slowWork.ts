@@ -1,7 +1,7 @@
 /** Slow work: network, mail, subprocesses and sleeping, which widen the window between a check and its use. */
 import type { SyntaxNode } from "../../parse/parser.js";
 import { field } from "../syntax.js";
-import { SLOW_FUNCTIONS, SLOW_ROOTS } from "../vocabulary.js";
+import { COROUTINE_RUNNERS, SLOW_FUNCTIONS, SLOW_ROOTS } from "../vocabulary.js";
 import { type CallSite, type MethodCallSite, OTHER, type Recogniser, importedAs } from "./builder.js";
 
 /** `sleep(1)`, `send_mail(...)`. */
@@ -19,7 +19,8 @@ export const slowMethod: Recogniser<MethodCallSite> = {
   recognise: ({ b, call, fn, name, args }) => {
     if (!SLOW_FUNCTIONS.has(name)) {
       const rootName = dottedRoot(fn);
-      if (!SLOW_ROOTS.has(importedAs(b.ctx, rootName)?.split(".")[0] ?? rootName)) return null;
+      const root = importedAs(b.ctx, rootName)?.split(".")[0] ?? rootName;
+      if (!SLOW_ROOTS.has(root) && !(root === "asyncio" && COROUTINE_RUNNERS.has(name))) return null;
     }
     b.events.push({ type: "slow", pos: call.startIndex, site: b.ctx.lines.site(call), what: fn.text });
     b.pushArgs(args);

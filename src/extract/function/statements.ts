@@ -8,7 +8,7 @@ import type { SyntaxNode } from "../../parse/parser.js";
 import type { CallEvent, CheckEvent, FetchEvent, GuardKind, Span } from "../facts.js";
 import { blockExits, dominatedEnd, dottedName, field, rootIdentifier, span, unwrap } from "../syntax.js";
 import { DENIAL_EXCEPTIONS, DENIAL_RESPONSES, INTEGRITY_ERRORS, RESPONSE_FACTORIES } from "../vocabulary.js";
-import { recordAttributeWrite, visitAssignment } from "./assignments.js";
+import { recordAttributeWrite, recordContainerWrite, visitAssignment } from "./assignments.js";
 import { decoratorCheck, permCacheCleared } from "./authzChecks.js";
 import { FunctionBuilder, type Value, importedAs } from "./builder.js";
 import { analyseCondition } from "./conditions.js";
@@ -28,6 +28,10 @@ export class StatementWalker extends FunctionBuilder {
       // Other parameters are objects handed in (perform_destroy(self, instance)): writes on them count.
       else if (param !== "self" && param !== "cls" && param !== "request") this.define(param, "other", node.startIndex, []);
     }
+    // A model's own method: `self` is the row, so `self.status = …; self.save()` writes it.
+    if (params[0] === "self" && this.site.classBases.some((b) => /(^|\.)\w*Model$/.test(b) && !/Serializer|Form|Admin|ViewSet/.test(b))) {
+      this.define("self", "self", node.startIndex, []);
+    }
     // DRF passes has_object_permission() the instance get_object() fetched, without a lock.
     if (this.site.qualifiedName.endsWith(".has_object_permission") && params.length >= 4) {
       this.define(params[params.length - 1]!, "fetch", node.startIndex, [], { model: null, source: "get_object()", filterFields: [], filterRefsUser: false, locked: false });
@@ -39,7 +43,8 @@ export class StatementWalker extends FunctionBuilder {
       this.drain();
     }
     this.events.sort((a, b) => a.pos - b.pos);
-    this.facts.fieldWrites = [...this.mutations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, line]) => ({ key, line }));
+    this.facts.fieldWrites = [...this.mutations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, { line, stampsUser }]) => (stampsUser ? { key, line, stampsUser } : { key, line }));
   }
 
   private drain(): void {
@@ -93,10 +98,18 @@ export class StatementWalker extends FunctionBuilder {
         const left = field(node, "left");
         const value = field(node, "right");
         if (left?.type === "attribute" && value) recordAttributeWrite(this, left, value, true);
+        else if (left && recordContainerWrite(this, left)) {
+          if (value) this.push(value);
+          return;
+        }
         return this.pushChildren(node);
       }
       case "call":
       case "subscript":
+      case "list_comprehension":
+      case "set_comprehension":
+      case "dictionary_comprehension":
+      case "generator_expression":
         this.evaluate(node);
         return;
       default:
