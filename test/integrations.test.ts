@@ -67,11 +67,20 @@ describe("pre-commit hooks", () => {
       expect(hook.types).toEqual(["python"]);
       expect(hook.require_serial).toBe(true);
     }
-    // pre-commit installs the package (npm pack of the repository): the CLI and its build must be in it.
+    // pre-commit installs the package (npm pack of its clone, or npm install -g git+…): the CLI and
+    // its build must be in it. scripts/ci/hook-install.sh (run by .ci/run) installs it for real.
     expect(pkg.files).toEqual(expect.arrayContaining(["bin", "dist"]));
-    expect(pkg.scripts.prepare).toBe("npm run build");
+    expect(pkg.scripts.prepare).toBe("node scripts/prepare.mjs");
     expect(pkg.scripts.build).toBe("tsc -p . && node scripts/bundle.mjs");
     expect(existsSync(installedBin)).toBe(true);
+  });
+
+  it("prepare writes nothing to npm pack's standard output, which pre-commit 3 reads the tarball name from", () => {
+    // npm prints a "> prepare" banner on standard output unless foreground-scripts is off.
+    expect(readFileSync(join(repoRoot, ".npmrc"), "utf8")).toMatch(/^foreground-scripts=false$/m);
+    const prepare = readFileSync(join(repoRoot, "scripts", "prepare.mjs"), "utf8");
+    expect(prepare).not.toMatch(/console\.log|process\.stdout/);
+    expect(prepare).toContain('stdio: ["ignore", 2, 2]');
   });
 
   it("stalecheck: scans the staged file names and fails on their findings", async () => {
