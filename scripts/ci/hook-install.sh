@@ -76,7 +76,7 @@ grep -q "app/views.py:10:5 STC102" <<<"$out" || fail "the stalecheck hook did no
 
 # The commit goes through the installed git hook once the finding is fixed.
 git_ -C "$team" commit -q -m "views" --no-verify
-(cd "$team" && pre-commit install -q >/dev/null)
+(cd "$team" && pre-commit install >/dev/null)
 printf 'x = 2\n' > "$team/app/safe.py"
 git_ -C "$team" add app/safe.py
 git_ -C "$team" commit -q -m "clean change" || fail "a commit of a clean file was refused by the hooks"
