@@ -1,6 +1,8 @@
 /** `stalecheck check`: command-line flags over the configuration file over the defaults, and the report. */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { loadConfig } from "../config/config.js";
+import { discoverRoot } from "../discover/discover.js";
+import { projectRoot, startDirectory } from "../discover/projectRoot.js";
 import { readBaseline } from "../report/baseline.js";
 import { formatGithub } from "../report/github.js";
 import { formatJson } from "../report/json.js";
@@ -16,16 +18,21 @@ export interface CheckPlan {
   failOn: Severity;
   /** The configuration file read, if any. */
   configFile: string | null;
+  /** The project root (absolute): the nearer of the configuration's directory and `.git`, else the scan root. */
+  projectRoot: string;
 }
 
 /** Reads the configuration (and the baseline) and merges it under the flags. */
 export function planCheck(args: CheckArgs, cwd: string): CheckPlan {
   const { file, dir, config } = loadConfig({ cwd, paths: args.paths, configFile: args.config });
+  // A file given with --config may be shared by many projects: only one found by looking up marks the project.
+  const root = projectRoot(startDirectory(cwd, args.paths), args.config === null && file !== null ? dirname(file) : null, discoverRoot(cwd, args.paths));
   // A baseline being written records every finding: no baseline applies then.
   const baselineFile = args.writeBaseline !== null ? null : args.baseline !== null ? resolve(cwd, args.baseline) : config.baseline ?? null;
   const scan: ScanOptions = {
     paths: args.paths,
     cwd,
+    projectRoot: root,
     select: args.select ?? config.select,
     ignore: args.ignore ?? config.ignore,
     exclude: args.exclude,
@@ -43,7 +50,7 @@ export function planCheck(args: CheckArgs, cwd: string): CheckPlan {
     ...(args.changedSince !== null ? { changedSince: args.changedSince } : {}),
     ...(baselineFile !== null ? { baseline: readBaseline(baselineFile) } : {}),
   };
-  return { scan, failOn: args.failOn ?? config.failOn ?? "low", configFile: file };
+  return { scan, failOn: args.failOn ?? config.failOn ?? "low", configFile: file, projectRoot: root };
 }
 
 /**
@@ -70,6 +77,6 @@ export function renderReport(format: Format, result: ScanResult, options: { colo
     case "github":
       return formatGithub(result, { baseDir: options.cwd });
     case "text":
-      return formatText(result, { color: options.color });
+      return formatText(result, { color: options.color, baseDir: options.cwd });
   }
 }

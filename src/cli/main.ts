@@ -2,11 +2,13 @@
 import { resolve } from "node:path";
 import { ruleDocMarkdown } from "../report/ruleDocs.js";
 import { formatBaseline } from "../report/baseline.js";
+import { projectPaths } from "../report/paths.js";
 import { formatEndpointsJson, formatEndpointsText } from "../report/endpoints.js";
 import { cacheKeyDirectory } from "../cache/cacheKey.js";
 import { escapeControl, escapeControlKeepingLines } from "../report/escape.js";
 import { RULES, findRule } from "../rules/registry.js";
 import { UsageError } from "../core/errors.js";
+import { ConfigError } from "../config/config.js";
 import { type ScanOptions, atOrAbove, scan } from "../run/scan.js";
 import { TOOL_VERSION } from "../version.js";
 import { ArgsError, HELP, parseArgs } from "./args.js";
@@ -28,17 +30,19 @@ export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_ERROR = 2;
 /**
- * Where the CLI keeps its caches, relative to the working directory (like .ruff_cache). Being a
- * default, a directory there that may not be used (a committed link, say) is passed over with a
- * warning; a --cache-dir that may not be used is a usage error.
+ * Where the CLI keeps its caches, in the project root (like .ruff_cache): the nearest directory
+ * holding the configuration or `.git`, else the scan root; never the working directory as such,
+ * so a scan run from elsewhere leaves nothing there. Being a default, a directory there that may
+ * not be used (a committed link, say) is passed over with a warning; a --cache-dir that may not
+ * be used is a usage error.
  */
 export const DEFAULT_CACHE_DIR = ".stalecheck-cache";
 
 /** The scan's cache options: --cache-dir as given (scan() resolves it, and refuses an empty one), or the default. */
-function cacheOptions(cacheDir: string | null | undefined, io: CliIO): Pick<ScanOptions, "cacheDir" | "cacheDirDefault" | "cacheKeyDir"> {
+function cacheOptions(cacheDir: string | null | undefined, io: CliIO, projectRoot: string): Pick<ScanOptions, "cacheDir" | "cacheDirDefault" | "cacheKeyDir"> {
   if (cacheDir === null) return { cacheDir: null };
   return {
-    cacheDir: cacheDir ?? resolve(io.cwd, DEFAULT_CACHE_DIR),
+    cacheDir: cacheDir ?? resolve(projectRoot, DEFAULT_CACHE_DIR),
     cacheDirDefault: cacheDir === undefined,
     cacheKeyDir: cacheKeyDirectory(io.env, io.cwd),
   };
@@ -95,7 +99,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       ...(progress ? { onFile: progress.update } : {}),
       ...(args.jobs !== undefined ? { jobs: args.jobs } : {}),
       ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}),
-      ...cacheOptions(args.cacheDir, io),
+      ...cacheOptions(args.cacheDir, io, plan.projectRoot),
     });
     progress?.finish();
     if (result.extraction?.cacheUnavailable) io.stderr(`stalecheck: warning: running without the cache: ${result.extraction.cacheUnavailable}\n`);
@@ -113,7 +117,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     if (args.writeBaseline !== null) {
       if (unanalysed) throw new UsageError(`${unanalysed}; no baseline written (\`stalecheck check\` lists why for each file)`);
-      writeOutputFile(args.writeBaseline, io.cwd, "--write-baseline", formatBaseline(result.findings));
+      writeOutputFile(args.writeBaseline, io.cwd, "--write-baseline", formatBaseline(result.findings, { projectPath: projectPaths(result) }));
       io.stderr(`stalecheck: wrote ${result.findings.length} ${result.findings.length === 1 ? "finding" : "findings"} to the baseline ${escapeControl(args.writeBaseline)}\n`);
       return EXIT_OK;
     }
@@ -127,11 +131,22 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     progress?.finish();
     if (error instanceof UsageError) {
       io.stderr(`stalecheck: ${escapeControl(error.message)}\n`);
+      if (error instanceof ConfigError && error.source) io.stderr(`${caretFrame(error.source)}\n`);
       return EXIT_ERROR;
     }
     io.stderr(`stalecheck: internal error: ${internalErrorText(error)}\n`);
     return EXIT_ERROR;
   }
+}
+
+/** A line of a file with a caret under a column: control characters escaped, cut to about 100 characters around the column. */
+export function caretFrame(source: { line: number; column: number; text: string }): string {
+  const { line, column, text } = source;
+  const from = Math.max(0, column - 60);
+  const cut = (from > 0 ? "…" : "") + escapeControl(text.slice(from, from + 100)) + (text.length > from + 100 ? "…" : "");
+  const before = (from > 0 ? "…" : "") + escapeControl(text.slice(from, column - 1));
+  const gutter = String(line);
+  return `  ${gutter} | ${cut}\n  ${" ".repeat(gutter.length)} | ${" ".repeat(before.length)}^`;
 }
 
 /** An unexpected error's message (escaped: it may quote the scanned tree) and stack frames. */

@@ -4,6 +4,7 @@ import { basename, join, resolve } from "node:path";
 import { configGlobMatcher } from "../config/fileFilters.js";
 import { changedFiles } from "../discover/changedFiles.js";
 import { type DiscoverOptions, discover, discoverRoot, inputPaths } from "../discover/discover.js";
+import { projectRoot as findProjectRoot, startDirectory } from "../discover/projectRoot.js";
 import { cacheKeyDirectory, loadCacheKey } from "../cache/cacheKey.js";
 import { cachePlacementProblem, cacheRootProblem, prepareCacheRoot } from "../cache/cacheRoot.js";
 import { extractorFingerprint } from "../cache/factsCache.js";
@@ -15,10 +16,12 @@ import { buildProject, type Project } from "../project/buildProject.js";
 import { analyse } from "../analysis/engine.js";
 import { UsageError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
+import { fingerprint } from "../core/fingerprint.js";
 import type { ScanError, ScanResult, ScanStats } from "../core/result.js";
 import { SEVERITIES, type Severity } from "../core/severity.js";
 import { findRule, selectRules } from "../rules/registry.js";
 import { type Baseline, applyBaseline } from "../report/baseline.js";
+import { projectPaths } from "../report/paths.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 
 export interface ScanOptions {
@@ -59,6 +62,12 @@ export interface ScanOptions {
    * none, and the scan runs without a cache.
    */
   cacheKeyDir?: string | null;
+  /**
+   * The project's root (relative to `cwd`): fingerprints and baselines name files relative to
+   * it. Default: the nearest directory at or above the scan's start that holds `.git`, else the
+   * scan root. The CLI passes the nearer of that and the configuration file's directory.
+   */
+  projectRoot?: string;
   /** Directory the configuration's globs (`configExclude`, `perFileIgnores`) are relative to; default the scan root. */
   configDir?: string;
   /** Config-file `exclude` globs: gitignore-like, applied to files named explicitly too (pre-commit passes them). */
@@ -118,6 +127,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   }
   const scanRoot = discoverRoot(cwd, paths);
   const inputs = inputPaths(cwd, paths);
+  const project = options.projectRoot !== undefined ? resolve(cwd, options.projectRoot) : findProjectRoot(startDirectory(cwd, paths), null, scanRoot);
   const chosen = chooseCache(options, cwd, scanRoot, inputs);
   let cacheUnavailable = chosen.unavailable;
   let cacheSetup = chosen.cache;
@@ -189,7 +199,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const errors: ScanError[] = [...found.errors, ...analysis.fileErrors];
   // Extraction errors with a line are syntax problems of a parsed file; one without is a file skipped whole.
   const analysedFiles = found.files.length - new Set(analysis.fileErrors.filter((e) => e.line === undefined).map((e) => e.file)).size;
-  const { findings, baselined } = narrowFindings(analysis.findings, found.root, changed, options);
+  // The engine fingerprints files by their path from the scan root; baselines need the project's.
+  const projectPath = projectPaths({ root: found.root, projectRoot: project });
+  const rekeyed = fingerprint(analysis.findings, projectPath);
+  const { findings, baselined } = narrowFindings(rekeyed, found.root, changed, options, projectPath);
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   return {
     version: 1,
@@ -204,6 +217,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     findings,
     errors,
     root: found.root,
+    cwd: resolve(cwd),
+    projectRoot: project,
     endpoints: analysis.endpoints,
     settingsFiles: analysis.settingsFiles,
     extraction,
@@ -231,7 +246,7 @@ function chooseCache(options: ScanOptions, cwd: string, scanRoot: string, inputs
 }
 
 /** Per-file ignores, then --changed-since, then the baseline. */
-function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<string> | null, options: ScanOptions): { findings: Finding[]; baselined: number } {
+function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<string> | null, options: ScanOptions, projectPath: (file: string) => string): { findings: Finding[]; baselined: number } {
   let out = findings;
   const perFile = Object.entries(options.perFileIgnores ?? {});
   if (perFile.length > 0) {
@@ -246,7 +261,7 @@ function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<
     out = out.filter((f) => changed.has(f.file) || (f.check?.file !== undefined && changed.has(f.check.file)));
   }
   if (!options.baseline) return { findings: out, baselined: 0 };
-  const { findings: uncovered, covered } = applyBaseline(out, options.baseline);
+  const { findings: uncovered, covered } = applyBaseline(out, options.baseline, { projectPath });
   return { findings: uncovered, baselined: covered };
 }
 
