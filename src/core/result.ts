@@ -27,6 +27,8 @@ export interface ScanResult {
   settingsFiles: string[];
   /** How many files were parsed and how many came from the cache. Not part of the JSON output. */
   extraction?: ScanStats;
+  /** Files that import Django or Django REST Framework (unknown when the analysis came from an older cache). Not part of the JSON output. */
+  djangoFiles?: number;
   /** Findings the baseline covered (not in `findings`). Not part of the JSON output. */
   baselined?: number;
   /**

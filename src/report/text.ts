@@ -8,6 +8,8 @@ export interface TextOptions {
   color: boolean;
   /** Directory paths are shown relative to (see report/paths.ts); default the scan's working directory. */
   baseDir?: string;
+  /** Leave out the summary line (`--quiet`). */
+  quiet?: boolean;
 }
 
 const STYLES = { bold: [1, 22], dim: [2, 22], red: [31, 39], yellow: [33, 39], magenta: [35, 39], cyan: [36, 39], blue: [34, 39] } as const;
@@ -35,6 +37,10 @@ export function formatText(result: ScanResult, options: TextOptions): string {
   for (const e of result.errors) {
     lines.push(`${paint("bold", e.line === undefined ? esc(shown(e.file)) : `${esc(shown(e.file))}:${e.line}`)} ${paint("yellow", "error")} ${esc(e.message)}`);
   }
+  if (options.quiet) {
+    while (lines.at(-1) === "") lines.pop();
+    return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+  }
   if (result.errors.length > 0) lines.push("");
   lines.push(summaryLine(result, paint));
   return `${lines.join("\n")}\n`;
@@ -58,6 +64,11 @@ function frame(f: Finding, paint: (style: Style, text: string) => string, shown:
     out.splice(at, 0, `  ${paint("dim", `${"⋮".padStart(width)} |`)} ${"".padEnd(6)} ${paint("dim", `${between} ${between === 1 ? "line" : "lines"} between: ${esc(f.window)}`)}`);
   }
   return out;
+}
+
+/** The closing line of a text report, without colours. */
+export function plainSummaryLine(result: ScanResult): string {
+  return summaryLine(result, (_style, text) => text);
 }
 
 function summaryLine(result: ScanResult, paint: (style: Style, text: string) => string): string {
