@@ -5,7 +5,8 @@
 #     then `npm pack`, whose standard output must be the tarball's name alone);
 #  2. with pre-commit 4's install command (`npm install --allow-git=root --install-links -g
 #     git+file://…`, as in pre-commit 4.6), which prepares the git source in a child npm that
-#     does not install the devDependencies next to it.
+#     does not install the devDependencies next to it (the README's `npm install -g git+…` too);
+#  3. from a tarball made with `npm pack`, as the README's install instructions say.
 # Tests what is committed: run it on a clean clone (as .ci/run does).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -94,4 +95,16 @@ set -e
 echo "$out"
 [ "$status" -eq 1 ] || fail "the globally installed stalecheck exited $status, not 1"
 grep -q "app/views.py:10:5 STC102" <<<"$out" || fail "the globally installed stalecheck did not report app/views.py:10:5 STC102"
-echo "hook-install: both install paths work"
+# 3. The README's tarball install: npm pack in a clone, then a global install of the tarball.
+echo "hook-install: npm pack, then npm install -g of the tarball"
+tarball=$(cd "$work/stalecheck" && npm pack 2>/dev/null)
+[ -f "$work/stalecheck/$tarball" ] || fail "npm pack printed \"$tarball\", not the tarball's name"
+prefix2="$work/node-env-tarball"
+NPM_CONFIG_PREFIX="$prefix2" npm_config_prefix="$prefix2" npm install -g "$work/stalecheck/$tarball" --no-audit --no-fund >&2 \
+  || fail "npm install -g of the packed tarball failed"
+set +e
+out=$(cd "$team" && "$prefix2/bin/stalecheck" check --no-progress app 2>&1)
+status=$?
+set -e
+[ "$status" -eq 1 ] && grep -q "app/views.py:10:5 STC102" <<<"$out" || { echo "$out"; fail "the stalecheck installed from the tarball did not report app/views.py:10:5 STC102"; }
+echo "hook-install: every install path works"

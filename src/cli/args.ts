@@ -69,6 +69,9 @@ const FLAG_OPTIONS = new Set([
   "--include-non-request", "--no-cache", "--no-progress", "--exit-zero", "--statistics", "--quiet", "-q", "--verbose", "-v", "--help", "-h", "--version", "-V",
 ]);
 
+/** Every option `check` takes, long and short forms (the README's options table and HELP list them all). */
+export const OPTION_NAMES: readonly string[] = [...VALUE_OPTIONS, ...FLAG_OPTIONS];
+
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
   const values = new Map<string, string[]>();
