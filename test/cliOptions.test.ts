@@ -183,6 +183,7 @@ describe("report options", () => {
     // The file on disk is not read: the editor's unsaved text is what counts.
     expect((await cli(["--stdin-filename", "app/views.py"], dir, { stdin: "x = 1\n" })).stdout).toBe("No findings in 1 file.\n");
     expect((await cli(["--stdin-filename", "legacy/old.py"], dir, { stdin: redeemView() })).code).toBe(0);
+    expect((await cli(["--stdin-filename", "app/views.py", "--exclude", "app/*.py"], dir, { stdin: redeemView() })).code).toBe(0);
     expect((await cli(["--stdin-filename", "app/views.py", "app"], dir, { stdin: "" })).code).toBe(2);
   });
 });

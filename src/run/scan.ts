@@ -1,6 +1,7 @@
 /** The whole pipeline: discover → parse → extract → index → analyse. Touches no process state. */
 import { existsSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
+import picomatch from "picomatch";
 import { configGlobMatcher } from "../config/fileFilters.js";
 import { changedFiles } from "../discover/changedFiles.js";
 import { type DiscoverOptions, type DiscoverResult, discover, discoverRoot, inputPaths } from "../discover/discover.js";
@@ -151,7 +152,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const configExclude = options.configExclude ?? [];
   const skip = configExclude.length > 0 ? configGlobMatcher(options.configDir ?? scanRoot, configExclude) : undefined;
   const discoverOptions: DiscoverOptions = { cwd, paths, exclude: options.exclude ?? [], ...(skip ? { skip } : {}) };
-  let found = stdin ? stdinFile(scanRoot, inputs[0]!, stdin.text, skip) : discover({ ...discoverOptions, ...(cacheSetup ? { cacheDir: cacheSetup.dir } : {}) });
+  let found = stdin ? stdinFile(scanRoot, inputs[0]!, stdin.text, skip, options.exclude ?? []) : discover({ ...discoverOptions, ...(cacheSetup ? { cacheDir: cacheSetup.dir } : {}) });
   if (cacheSetup) {
     const problem = cachePlacementProblem(cacheSetup.dir, scanRoot, inputs, found.cacheSources);
     if (problem) {
@@ -245,10 +246,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   };
 }
 
-/** What discovery finds when standard input is scanned as `absolute`: that file, unless the configuration excludes it. */
-function stdinFile(root: string, absolute: string, text: string, skip: ((absolute: string) => boolean) | undefined): DiscoverResult {
+/** What discovery finds when standard input is scanned as `absolute`: that file, unless the configuration or --exclude excludes it. */
+function stdinFile(root: string, absolute: string, text: string, skip: ((absolute: string) => boolean) | undefined, exclude: readonly string[]): DiscoverResult {
   const path = relative(root, absolute).split(sep).join("/");
-  return { root, files: skip?.(absolute) ? [] : [{ absolute, path, text }], errors: [], cacheSources: [] };
+  const excluded = skip?.(absolute) || (exclude.length > 0 && picomatch([...exclude], { dot: true })(path));
+  return { root, files: excluded ? [] : [{ absolute, path, text }], errors: [], cacheSources: [] };
 }
 
 /**
