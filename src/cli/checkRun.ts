@@ -13,6 +13,7 @@ import { formatGitlab } from "../report/gitlab.js";
 import { formatJunit } from "../report/junit.js";
 import { formatStatisticsJson, formatStatisticsText } from "../report/statistics.js";
 import { RULES, selectRules } from "../rules/registry.js";
+import { pathShower } from "../report/paths.js";
 import { nearest } from "../config/suggest.js";
 import { UsageError } from "../core/errors.js";
 import type { Severity } from "../core/severity.js";
@@ -100,7 +101,7 @@ export function unanalysedProblem(result: ScanResult): string | null {
   if (skipped.length === 0) return null;
   const count = new Set(skipped.map((e) => e.file)).size;
   const first = skipped[0]!;
-  return `no file could be analysed: ${count === 1 ? "the only one was" : `all ${count} were`} skipped (${first.file}: ${first.message}${count > 1 ? "; …" : ""})`;
+  return `no file could be analysed: ${count === 1 ? "the only one was" : `all ${count} were`} skipped (${pathShower(result)(first.file)}: ${first.message}${count > 1 ? "; …" : ""})`;
 }
 
 /** The report in the chosen format. Every format shows paths from `cwd`, the repository root in CI (see report/paths.ts). */
