@@ -379,20 +379,39 @@ describe("the CLI's cache options", () => {
     return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), cwd, env, stdoutIsTTY: false } };
   };
 
-  it("caches in .stalecheck-cache under the working directory by default, and not at all with --no-cache", async () => {
+  it("caches in .stalecheck-cache at the project root by default, and not at all with --no-cache", async () => {
     const cwd = join(work.dir, "cli-default");
     copyFixtureTree(cwd);
+    // No configuration and no .git: the project is the scanned directory.
     const none = io(cwd);
     expect(await main(["check", "--no-cache", "--format", "json", "rules"], none.io)).toBe(1);
-    expect(existsSync(join(cwd, ".stalecheck-cache"))).toBe(false);
+    expect(existsSync(join(cwd, "rules", ".stalecheck-cache"))).toBe(false);
     const first = io(cwd);
     expect(await main(["check", "--format", "json", "rules"], first.io)).toBe(1);
-    expect(statSync(join(cwd, ".stalecheck-cache", "facts-v3")).isDirectory()).toBe(true);
+    expect(statSync(join(cwd, "rules", ".stalecheck-cache", "facts-v3")).isDirectory()).toBe(true);
+    expect(existsSync(join(cwd, ".stalecheck-cache"))).toBe(false);
     expect(first.err.join("")).toBe("");
     const second = io(cwd);
     expect(await main(["check", "--format", "json", "rules"], second.io)).toBe(1);
     expect(stable(second.out.join(""))).toBe(stable(first.out.join("")));
     expect(stable(none.out.join(""))).toBe(stable(first.out.join("")));
+  });
+
+  it("puts the default cache where the configuration or .git is, whatever the working directory", async () => {
+    for (const [name, marker] of [["git", ".git/HEAD"], ["config", "stalecheck.toml"]] as const) {
+      const project = join(work.dir, `project-${name}`);
+      copyFixtureTree(join(project, "src"));
+      mkdirSync(dirname(join(project, marker)), { recursive: true });
+      writeFileSync(join(project, marker), marker === ".git/HEAD" ? "ref: refs/heads/main\n" : "fail-on = \"low\"\n");
+      const elsewhere = join(work.dir, `elsewhere-${name}`);
+      mkdirSync(elsewhere, { recursive: true });
+      const run = io(elsewhere);
+      expect(await main(["check", "--format", "json", join(project, "src", "rules")], run.io)).toBe(1);
+      expect(run.err.join("")).toBe("");
+      expect(existsSync(join(project, ".stalecheck-cache", "CACHEDIR.TAG"))).toBe(true);
+      expect(readdirSync(elsewhere)).toEqual([]);
+      expect(existsSync(join(project, "src", "rules", ".stalecheck-cache"))).toBe(false);
+    }
   });
 
   it("honours --cache-dir, and warns on stderr when the cache cannot be written", async () => {

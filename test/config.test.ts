@@ -124,9 +124,16 @@ describe("bad configuration", () => {
     expect(configError("[per-file-ignores]\n\"a.py\" = [\"STC9\"]\n")).toContain("\"per-file-ignores.\"a.py\"\" names no rule: \"STC9\"");
   });
 
-  it("reports TOML syntax errors with the file", () => {
-    expect(configError("select = [\"STC101\"\n")).toMatch(/stalecheck\.toml is not valid TOML: /);
-    expect(configError("[tool.stalecheck\n", "pyproject.toml")).toMatch(/pyproject\.toml is not valid TOML/);
+  it("reports TOML syntax errors with the file, line and column", () => {
+    expect(configError("select = [\"STC101\"\n")).toMatch(/stalecheck\.toml:2:1: not valid TOML: /);
+    expect(configError("[tool.stalecheck\n", "pyproject.toml")).toMatch(/pyproject\.toml:1:17: not valid TOML: /);
+  });
+
+  it("shows the line of a TOML syntax error with a caret under the column", async () => {
+    const dir = tempProject({ "pyproject.toml": "[tool.stalecheck]\nfail-on = \"low\"\nselect = [STC101]\n", "app.py": "" });
+    const run = await runCli(["."], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe("stalecheck: pyproject.toml:3:11: not valid TOML: invalid value\n  3 | select = [STC101]\n    |           ^\n");
   });
 
   it("exits 2 from the CLI, naming the key", async () => {

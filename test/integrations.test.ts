@@ -11,6 +11,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { CHILD_HANG_GUARD_MS } from "./helpers/hangGuard.js";
 import { MODELS, redeemView, removeTempProjects, tempProject, writeFiles } from "./helpers/tempProject.js";
+// @ts-expect-error: a plain JavaScript module, run by the action without a build.
+import { WordsError, splitWords } from "../scripts/action-scan.mjs";
 
 afterAll(removeTempProjects);
 
@@ -67,11 +69,20 @@ describe("pre-commit hooks", () => {
       expect(hook.types).toEqual(["python"]);
       expect(hook.require_serial).toBe(true);
     }
-    // pre-commit installs the package (npm pack of the repository): the CLI and its build must be in it.
+    // pre-commit installs the package (npm pack of its clone, or npm install -g git+…): the CLI and
+    // its build must be in it. scripts/ci/hook-install.sh (run by .ci/run) installs it for real.
     expect(pkg.files).toEqual(expect.arrayContaining(["bin", "dist"]));
-    expect(pkg.scripts.prepare).toBe("npm run build");
+    expect(pkg.scripts.prepare).toBe("node scripts/prepare.mjs");
     expect(pkg.scripts.build).toBe("tsc -p . && node scripts/bundle.mjs");
     expect(existsSync(installedBin)).toBe(true);
+  });
+
+  it("prepare writes nothing to npm pack's standard output, which pre-commit 3 reads the tarball name from", () => {
+    // npm prints a "> prepare" banner on standard output unless foreground-scripts is off.
+    expect(readFileSync(join(repoRoot, ".npmrc"), "utf8")).toMatch(/^foreground-scripts=false$/m);
+    const prepare = readFileSync(join(repoRoot, "scripts", "prepare.mjs"), "utf8");
+    expect(prepare).not.toMatch(/console\.log|process\.stdout/);
+    expect(prepare).toContain('stdio: ["ignore", 2, 2]');
   });
 
   it("stalecheck: scans the staged file names and fails on their findings", async () => {
@@ -117,10 +128,13 @@ describe("pre-commit hooks", () => {
 describe("GitHub composite action", () => {
   const step = (predicate: (s: (typeof action.runs.steps)[number]) => boolean) => action.runs.steps.find(predicate)!;
 
-  it("installs, scans to SARIF, uploads with codeql-action/upload-sarif, then fails on findings", () => {
+  it("checks Node, installs, scans to SARIF, uploads with codeql-action/upload-sarif@v4, then fails on findings", () => {
     expect(action.runs.using).toBe("composite");
-    expect(step((s) => s.uses?.startsWith("actions/setup-node@") ?? false).with).toEqual({ "node-version": 20 });
+    // The caller's Node.js is used as it is: no setup-node, which would change it for the job's later steps.
+    expect(action.runs.steps.filter((s) => s.uses?.startsWith("actions/setup-node"))).toEqual([]);
+    expect(action.runs.steps[0]!.run).toContain("Node.js 20 or later");
     const upload = step((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@") ?? false);
+    expect(upload.uses).toBe("github/codeql-action/upload-sarif@v4");
     expect(upload.with).toEqual({ sarif_file: "${{ inputs.sarif-file }}", category: "${{ inputs.category }}" });
     expect(upload.if).toBe("${{ inputs.upload == 'true' }}");
     const names = action.runs.steps.map((s) => s.id ?? s.uses ?? s.name);
@@ -129,14 +143,25 @@ describe("GitHub composite action", () => {
     expect(Object.keys(action.inputs)).toEqual(["path", "args", "sarif-file", "upload", "category", "fail-on-findings"]);
   });
 
+  it("the Node check refuses a Node.js older than 20 and passes this one", async () => {
+    const check = action.runs.steps[0]!;
+    const dir = tempProject({ "bin/node": "#!/bin/sh\nif [ \"$1\" = -e ]; then exec \"$REAL_NODE\" -e \"Object.defineProperty(process.versions, 'node', {value: '18.19.0'}); $2\"; fi\n" });
+    execFileSync("chmod", ["+x", join(dir, "bin", "node")]);
+    const old = await exec("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", check.run!], { cwd: dir, env: { PATH: `${join(dir, "bin")}:${process.env.PATH}`, REAL_NODE: process.execPath } });
+    expect(old.code).toBe(2);
+    expect(old.stdout).toContain("::error title=stalecheck::stalecheck needs Node.js 20 or later");
+    const current = await exec("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", check.run!], { cwd: dir });
+    expect(current.code).toBe(0);
+  });
+
   /** Runs the scan step's script as GitHub runs a bash step, with the action's inputs in its environment. */
-  async function runScanStep(inputs: Record<string, string>) {
+  async function runScanStep(inputs: Record<string, string>, files: Record<string, string> = {}) {
     const scan = step((s) => s.id === "scan");
     expect(scan.shell).toBe("bash");
-    const workspace = tempProject({ "app/models.py": MODELS, "app/views.py": redeemView() });
+    const workspace = tempProject({ "app/models.py": MODELS, "app/views.py": redeemView(), ...files });
     const output = join(workspace, "github_output");
     const withInputs = { ...Object.fromEntries(Object.entries(action.inputs).map(([k, v]) => [k, v.default ?? ""])), ...inputs };
-    const env: Record<string, string> = { GITHUB_OUTPUT: output };
+    const env: Record<string, string> = { GITHUB_OUTPUT: output, GITHUB_ACTION_PATH: repoRoot };
     for (const [name, value] of Object.entries(scan.env!)) {
       env[name] = value
         .replace("${{ github.action_path }}", repoRoot)
@@ -165,6 +190,31 @@ describe("GitHub composite action", () => {
     expect(broken.code).toBe(2);
     expect(broken.outputs).toBe("exit-code=2\n");
     expect(broken.stderr).toContain("--fail-on must be one of");
+  });
+  it("the scan step passes a glob in args to stalecheck unexpanded, and quoted paths whole", async () => {
+    const legacy = { "legacy/a_old.py": redeemView("a"), "legacy/b_old.py": redeemView("b"), "other dir/views.py": redeemView("other") };
+    const run = await runScanStep({ args: "--exclude legacy/*_old.py --fail-on low", path: "app 'other dir'" }, legacy);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.outputs).toBe("exit-code=1\n");
+    const sarif = JSON.parse(readFileSync(run.sarifFile, "utf8"));
+    expect(sarif.runs[0].results.map((r: any) => r.locations[0].physicalLocation.artifactLocation.uri)).toEqual(["app/views.py", "other%20dir/views.py"]);
+  });
+
+  it("the scan step fails with exit 2 on an input it cannot split", async () => {
+    const run = await runScanStep({ args: "--exclude 'legacy" });
+    expect(run.code).toBe(2);
+    expect(run.outputs).toBe("exit-code=2\n");
+    expect(run.stdout).toContain("::error title=stalecheck::the action's input cannot be read: unterminated ' quote");
+  });
+});
+
+describe("the action's argument handling", () => {
+  it("splits words as a shell would, with quotes and backslashes, and expands nothing", () => {
+    expect(splitWords("  --exclude legacy/*_old.py   --select STC1 ")).toEqual(["--exclude", "legacy/*_old.py", "--select", "STC1"]);
+    expect(splitWords(`--exclude 'my dir/*.py' "a \\"b\\" $HOME" c\\ d`)).toEqual(["--exclude", "my dir/*.py", 'a "b" $HOME', "c d"]);
+    expect(splitWords("$(touch pwned) `id` ~ {a,b} ''")).toEqual(["$(touch", "pwned)", "`id`", "~", "{a,b}", ""]);
+    expect(splitWords("")).toEqual([]);
+    expect(() => splitWords("--exclude 'open")).toThrow(WordsError);
   });
 });
 

@@ -28,7 +28,7 @@ function result(findings: Finding[], extra: Partial<ScanResult> = {}): ScanResul
   return {
     version: 1, tool: { name: "stalecheck", version: "0.1.0" },
     summary: { files: 3, functions: 5, findings: findings.length, errors: 0, durationMs: 1 },
-    findings, errors: [], root: "/repo/src", endpoints: [], settingsFiles: [], ...extra,
+    findings, errors: [], root: "/repo/src", cwd: "/repo/src", projectRoot: "/repo/src", endpoints: [], settingsFiles: [], ...extra,
   } as ScanResult;
 }
 

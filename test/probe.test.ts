@@ -678,6 +678,21 @@ describe("what the report shows", () => {
     expect(JSON.parse(probeJson(c, { rounds: [], stoppedBy: "completed", requests: 0, durationMs: 0 }, "0")).request.line).toBe("POST /redeem/fixed%20twin/{{setup.code}}/{{round}}/");
   });
 
+  it("fills a scenario file's vars into the header too, and a --var overrides them (the README's scenario)", () => {
+    const scenario = [
+      "target: http://127.0.0.1:8000", "user: env:BILLING_STAFF", "vars: {variant: vulnerable}",
+      "request: POST /api/invoices/{{setup.invoice}}/charge/{{variant}}/",
+      "setup: {line: POST /api/demo/setup/revocation/, user: env:BILLING_ADMIN}",
+      "verify: {line: 'GET /api/demo/audit/{{variant}}/', user: env:BILLING_ADMIN}", "expect: {maxSuccesses: 1}", "",
+    ].join("\n");
+    const env = { BILLING_STAFF: "staff:pw-1", BILLING_ADMIN: "admin:pw-2" };
+    const header = probeHeader(config([], env, scenario));
+    expect(header).toContain("stalecheck probe: POST /api/invoices/{{setup.invoice}}/charge/vulnerable/ (as staff)");
+    expect(header).toContain("  verify    GET /api/demo/audit/vulnerable/ (as admin)");
+    expect(header).not.toContain("{{variant}}");
+    expect(probeHeader(config(["--var", "variant=fixed"], env, scenario))).toContain("/charge/fixed/ (as staff)");
+  });
+
   it("escapes C0, DEL, C1, line separators and bidi controls, as visible escapes", () => {
     // The report's shared escape (report/escape.ts): tab is left as it is.
     expect(escapeControl("a\u001b[31mb\u0007\r\n\t\u007f\u0085\u009b\u2028\u2029\u202a\u202e\u2066\u2069 é ÿ 中")).toBe(

@@ -64,7 +64,7 @@ let smallDir: string;
 beforeAll(async () => {
   billing = await scan({ paths: [join(repo, "examples", "billing")], cacheDir: null });
   smallDir = tempProject({ "app/models.py": MODELS, "app/views.py": VIEWS, "app/blob.py": "\u0000\u0001binary" });
-  small = await scan({ paths: [smallDir], cacheDir: null });
+  small = await scan({ cwd: smallDir, cacheDir: null });
 });
 afterAll(removeTempProjects);
 
@@ -161,10 +161,27 @@ describe("SARIF output", () => {
     expect(notifications.map((n) => n.locations[0].physicalLocation.artifactLocation.uri)).toEqual(["app/blob.py"]);
   });
 
+  it("gives each result the security-severity GitHub ranks it by, from its rule descriptor", () => {
+    // GitHub reads `security-severity` from the rule only, on this documented scale
+    // ("SARIF support for code scanning"): over 9.0 critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low.
+    const githubSeverity = (score: number) => (score >= 9.0 ? "critical" : score >= 7.0 ? "high" : score >= 4.0 ? "medium" : score >= 0.1 ? "low" : "none");
+    const run = parse(formatSarif(billing)).runs[0]!;
+    const severities = new Set(billing.findings.map((f) => f.severity));
+    expect(severities.has("critical") && severities.has("medium"), "the example should show several severities").toBe(true);
+    run.results.forEach((r, i) => {
+      const descriptor = run.tool.driver.rules[r.ruleIndex]!;
+      expect(descriptor.id).toBe(r.ruleId);
+      expect(r.ruleId.split("/")[0]).toBe(billing.findings[i]!.rule);
+      expect(githubSeverity(Number(descriptor.properties["security-severity"])), `${r.ruleId} ${billing.findings[i]!.severity}`).toBe(billing.findings[i]!.severity);
+    });
+    const ids = run.tool.driver.rules.map((d) => d.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it("keeps results in report order (file, line, rule)", () => {
-    const results = parse(formatSarif(billing)).runs[0]!.results;
+    const results = parse(formatSarif(billing, { baseDir: billing.root })).runs[0]!.results;
     expect(results.length).toBe(billing.findings.length);
-    expect(results.map((r) => `${r.locations[0].physicalLocation.artifactLocation.uri}:${r.locations[0].physicalLocation.region.startLine}:${r.ruleId}`))
+    expect(results.map((r) => `${r.locations[0].physicalLocation.artifactLocation.uri}:${r.locations[0].physicalLocation.region.startLine}:${r.ruleId.split("/")[0]}`))
       .toEqual(billing.findings.map((f) => `${f.file}:${f.line}:${f.rule}`));
     const level = { critical: "error", high: "error", medium: "warning", low: "note" } as const;
     expect(results.map((r) => r.level)).toEqual(billing.findings.map((f) => level[f.severity]));

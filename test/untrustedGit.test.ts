@@ -66,11 +66,16 @@ describe("--changed-since runs none of the repository's git commands", () => {
     expect(readdirSync(markers)).toEqual([]);
   });
 
-  it("says clearly that a repository without commits has nothing to compare with", async () => {
+  it("takes every file as changed since HEAD before the first commit, and refuses another revision there", async () => {
     const repo = project();
     git(repo, "init", "-q");
-    const run = await runCli([".", "--changed-since", "HEAD"], repo);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe("stalecheck: --changed-since HEAD: this git repository has no commit yet, so there is nothing to compare with (commit first, or leave out --changed-since)\n");
+    // A first commit of a project with a finding: the pre-commit hook stalecheck-changed runs exactly this.
+    const run = await runCli([".", "--changed-since", "HEAD", "--format", "json"], repo);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout).findings as { file: string }[]).map((f) => f.file)).toEqual(["app/views.py"]);
+    const other = await runCli([".", "--changed-since", "main"], repo);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toBe("stalecheck: --changed-since main: this git repository has no commit yet, so there is nothing to compare with but HEAD (commit first, or leave out --changed-since)\n");
   });
 });

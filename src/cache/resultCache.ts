@@ -45,6 +45,8 @@ export interface Analysis {
   endpoints: Endpoint[];
   settingsFiles: string[];
   functions: number;
+  /** Files that import Django or Django REST Framework (absent in entries of older builds). */
+  djangoFiles?: number;
 }
 
 interface Entry {

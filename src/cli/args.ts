@@ -2,11 +2,15 @@
 import { globProblem } from "../config/fileFilters.js";
 import { parseByteSize } from "../config/size.js";
 import { nearest } from "../config/suggest.js";
-import { SEVERITIES, type Severity } from "../core/severity.js";
+import { type Confidence, SEVERITIES, type Severity } from "../core/severity.js";
 import { MAX_FILE_TIMEOUT_MS, MAX_JOBS, MIN_FILE_TIMEOUT_MS } from "../run/scan.js";
 
-export type Format = "text" | "json" | "sarif" | "github";
-export const FORMATS: readonly Format[] = ["text", "json", "sarif", "github"];
+/** `text` is the old name of `full`, kept working. */
+export type Format = "full" | "concise" | "text" | "json" | "sarif" | "github" | "gitlab" | "junit";
+export const FORMATS: readonly Format[] = ["full", "concise", "json", "sarif", "github", "gitlab", "junit", "text"];
+export const CONFIDENCES: readonly Confidence[] = ["low", "medium", "high"];
+/** How much goes to standard error besides errors: `quiet` drops warnings, hints and the summary line. */
+export type Verbosity = "quiet" | "normal" | "verbose";
 
 /** `check`, and `endpoints`, which reads the project the same way and prints its routes instead. */
 export interface CheckArgs {
@@ -16,7 +20,11 @@ export interface CheckArgs {
   output: string | null;
   select: string[] | undefined;
   ignore: string[] | undefined;
+  /** --extend-select: rules added to the configured (or default) selection. */
+  extendSelect: string[];
   exclude: string[];
+  /** --extend-exclude: globs added to the configuration's exclude list (--exclude replaces it). */
+  extendExclude: string[];
   /** undefined: not given (the configuration or the default, low, decides). */
   failOn: Severity | undefined;
   includeNonRequest: boolean;
@@ -34,6 +42,16 @@ export interface CheckArgs {
   changedSince: string | null;
   /** False with --no-progress. */
   progress: boolean;
+  /** --exit-zero: exit 0 even with findings (2 still means an error). */
+  exitZero: boolean;
+  /** --statistics: counts per rule instead of the findings. */
+  statistics: boolean;
+  /** --severity / --confidence: report only findings at or above these (the exit code follows what is reported). */
+  minSeverity: Severity | undefined;
+  minConfidence: Confidence | undefined;
+  verbosity: Verbosity;
+  /** --stdin-filename PATH: scan standard input as the file PATH. */
+  stdinFilename: string | null;
 }
 
 export type ParsedArgs =
@@ -45,8 +63,16 @@ export type ParsedArgs =
 
 export class ArgsError extends Error {}
 
-const VALUE_OPTIONS = new Set(["--format", "--output", "-o", "--select", "--ignore", "--exclude", "--fail-on", "--max-file-size", "--jobs", "-j", "--cache-dir", "--file-timeout", "--config", "--baseline", "--write-baseline", "--changed-since"]);
-const FLAG_OPTIONS = new Set(["--include-non-request", "--strict", "--no-cache", "--no-progress", "--help", "-h", "--version", "-V"]);
+const VALUE_OPTIONS = new Set([
+  "--format", "--output", "-o", "--select", "--ignore", "--extend-select", "--exclude", "--extend-exclude", "--fail-on", "--severity", "--confidence",
+  "--max-file-size", "--jobs", "-j", "--cache-dir", "--file-timeout", "--config", "--baseline", "--write-baseline", "--changed-since", "--stdin-filename",
+]);
+const FLAG_OPTIONS = new Set([
+  "--include-non-request", "--strict", "--no-cache", "--no-progress", "--exit-zero", "--statistics", "--quiet", "-q", "--verbose", "-v", "--help", "-h", "--version", "-V",
+]);
+
+/** Every option `check` takes, long and short forms (the README's options table and HELP list them all). */
+export const OPTION_NAMES: readonly string[] = [...VALUE_OPTIONS, ...FLAG_OPTIONS];
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
@@ -78,10 +104,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (flags.has("--help") || flags.has("-h")) return { command: "help" };
   if (flags.has("--version") || flags.has("-V")) return { command: "version" };
-  const format = one(values, "--format") ?? "text";
+  const format = one(values, "--format") ?? "full";
   if (!FORMATS.includes(format as Format)) throw new ArgsError(`--format must be one of ${FORMATS.join(", ")}, not "${format}"`);
 
   const [first, ...rest] = positionals;
+  if (first === "help") return { command: "help" };
   if (first === "rules") {
     if (rest.length > 0) throw new ArgsError("`stalecheck rules` takes no arguments");
     return { command: "rules", format: format as Format };
@@ -93,22 +120,36 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const command = first === "endpoints" ? "endpoints" : "check";
   const paths = first === "check" || first === "endpoints" ? rest : positionals;
   if (command === "endpoints") {
-    if (format !== "text" && format !== "json") throw new ArgsError(`\`stalecheck endpoints\` prints text or json, not "${format}"`);
-    const findingsOnly = ["--fail-on", "--baseline", "--write-baseline", "--changed-since"].find((name) => values.has(name));
+    if (format !== "text" && format !== "full" && format !== "json") throw new ArgsError(`\`stalecheck endpoints\` prints text or json, not "${format}"`);
+    const findingsOnly = ["--fail-on", "--baseline", "--write-baseline", "--changed-since", "--severity", "--confidence", "--stdin-filename"].find((name) => values.has(name))
+      ?? ["--exit-zero", "--statistics"].find((name) => flags.has(name));
     if (findingsOnly) throw new ArgsError(`${findingsOnly} applies to \`stalecheck check\`, not to \`stalecheck endpoints\``);
   }
-  const failOn = one(values, "--fail-on");
-  if (failOn !== undefined && !SEVERITIES.includes(failOn as Severity)) throw new ArgsError(`--fail-on must be one of ${SEVERITIES.join(", ")}, not "${failOn}"`);
+  if (flags.has("--statistics") && !["full", "text", "concise", "json"].includes(format)) throw new ArgsError(`--statistics prints text or json, not "${format}"`);
+  const quiet = flags.has("--quiet") || flags.has("-q");
+  const verbose = flags.has("--verbose") || flags.has("-v");
+  if (quiet && verbose) throw new ArgsError("--quiet and --verbose cannot be used together");
+  const stdinFilename = one(values, "--stdin-filename") ?? null;
+  if (stdinFilename !== null) {
+    if (stdinFilename.trim() === "") throw new ArgsError("--stdin-filename needs the path of the file standard input holds");
+    if (paths.some((p) => p !== "-")) throw new ArgsError("--stdin-filename scans standard input: give no other path (or -)");
+    if (values.has("--write-baseline")) throw new ArgsError("--write-baseline records a whole scan, not standard input");
+  }
+  const failOn = oneOf(values, "--fail-on", SEVERITIES);
+  const minSeverity = oneOf(values, "--severity", SEVERITIES);
+  const minConfidence = oneOf(values, "--confidence", CONFIDENCES);
   const size = one(values, "--max-file-size");
   return {
     command,
-    paths,
-    format: format as Format,
+    paths: stdinFilename !== null ? [] : paths,
+    format: (format === "text" ? "full" : format) as Format,
     output: one(values, "--output") ?? null,
     select: list(values, "--select"),
     ignore: list(values, "--ignore"),
-    exclude: excludeGlobs(values),
-    failOn: failOn as Severity | undefined,
+    extendSelect: list(values, "--extend-select") ?? [],
+    exclude: excludeGlobs(values, "--exclude"),
+    extendExclude: excludeGlobs(values, "--extend-exclude"),
+    failOn,
     includeNonRequest: flags.has("--include-non-request"),
     strict: flags.has("--strict"),
     maxFileBytes: size === undefined ? undefined : parseSize(size),
@@ -119,7 +160,22 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     ...baselineFiles(values),
     changedSince: one(values, "--changed-since") ?? null,
     progress: !flags.has("--no-progress"),
+    exitZero: flags.has("--exit-zero"),
+    statistics: flags.has("--statistics"),
+    minSeverity,
+    minConfidence,
+    verbosity: quiet ? "quiet" : verbose ? "verbose" : "normal",
+    stdinFilename,
   };
+}
+
+function oneOf<T extends string>(values: Map<string, string[]>, name: string, allowed: readonly T[]): T | undefined {
+  const value = one(values, name);
+  if (value !== undefined && !allowed.includes(value as T)) {
+    const guess = nearest(value, allowed);
+    throw new ArgsError(`${name} must be one of ${allowed.join(", ")}, not "${value}"${guess ? ` (did you mean ${guess}?)` : ""}`);
+  }
+  return value as T | undefined;
 }
 
 function optionalNumber(values: Map<string, string[]>, name: string, what: string, valid: (n: number) => boolean): number | undefined {
@@ -130,12 +186,12 @@ function optionalNumber(values: Map<string, string[]>, name: string, what: strin
   return value;
 }
 
-/** --exclude globs, each usable: an empty one (an unset variable in a script) is a mistake, not "exclude nothing". */
-function excludeGlobs(values: Map<string, string[]>): string[] {
-  const globs = values.get("--exclude") ?? [];
+/** --exclude or --extend-exclude globs, each usable: an empty one (an unset variable in a script) is a mistake, not "exclude nothing". */
+function excludeGlobs(values: Map<string, string[]>, name: string): string[] {
+  const globs = values.get(name) ?? [];
   for (const glob of globs) {
     const problem = globProblem(glob, { configGlob: false });
-    if (problem) throw new ArgsError(`--exclude "${glob.length > 80 ? `${glob.slice(0, 77)}...` : glob}": ${problem}`);
+    if (problem) throw new ArgsError(`${name} "${glob.length > 80 ? `${glob.slice(0, 77)}...` : glob}": ${problem}`);
   }
   return globs;
 }
@@ -191,42 +247,64 @@ Usage:
   stalecheck explain CODE|NAME     print a rule's documentation
   stalecheck endpoints [PATH...]   list routes, their authentication and Basic Auth reach (text or
                                    json; reads the configuration and takes check's scan options)
-  stalecheck probe --target URL …  race-test a running app (stalecheck probe --help)
+  stalecheck probe --target URL …  race-test a running app (stalecheck help probe)
+  stalecheck help                  show this help
 
-Options for check:
-  --format FORMAT           text, json, sarif (SARIF 2.1.0) or github (workflow annotations); default text
+Report:
+  --format FORMAT           full (the default; text is the same), concise (one line per finding),
+                            json, sarif (SARIF 2.1.0), github (workflow annotations), gitlab (GitLab
+                            Code Quality) or junit (JUnit XML). Paths are shown relative to the
+                            working directory (absolute outside it); json gives them relative to its root
   -o, --output FILE         write the report to FILE instead of standard output (through a temporary
                             file and a rename; never a symbolic link, directory or device; a relative
                             FILE must stay inside the working directory)
-  --select LIST             only these rules: codes, code prefixes (STC1) or names, comma separated
-  --ignore LIST             skip these rules (same forms as --select)
-  --fail-on SEVERITY        exit 1 only for findings at or above low|medium|high|critical (default: low)
-                            (flags override the configuration: [tool.stalecheck] in pyproject.toml)
+  --statistics              print how many findings each rule reported instead of the findings (text or json)
+  --severity SEVERITY       report only findings at or above low|medium|high|critical
+  --confidence CONFIDENCE   report only findings at or above low|medium|high
+  -q, --quiet               print the findings only: no summary line, no warnings or hints
+  -v, --verbose             also say which configuration, project root, rules and cache were used
+  --no-progress             no progress bar on stderr
+
+Rules and files:
+  --select LIST             only these rules: codes, code prefixes (STC1) or names, comma separated;
+                            replaces the configuration's select and ignore
+  --extend-select LIST      run these rules too, on top of the selection
+  --ignore LIST             skip these rules (same forms as --select); replaces the configuration's ignore
   --exclude GLOB            skip paths matching GLOB (relative to the scan root; not empty); repeatable;
                             replaces the configuration's exclude list
-  --config FILE             read this configuration file instead of the nearest stalecheck.toml or
-                            pyproject.toml [tool.stalecheck]
-  --baseline FILE           do not report the findings recorded in FILE
-  --write-baseline FILE     record every current finding in FILE and exit 0 (written as --output is)
-  --changed-since REV       report only findings in files changed since git revision REV (the whole
-                            project is still analysed)
-  --no-progress             no progress bar on stderr
+  --extend-exclude GLOB     skip paths matching GLOB too, keeping the configuration's exclude list
   --include-non-request     also report in tests, migrations and management commands
   --strict                  also report races only privileged actors can cause (a revoked permission)
                             when nothing slow runs between check and use
+  --stdin-filename PATH     scan standard input as the file PATH (for editors; no other path, no cache)
+  --config FILE             read this configuration file instead of the nearest stalecheck.toml or
+                            pyproject.toml [tool.stalecheck]
+
+Exit code:
+  --fail-on SEVERITY        exit 1 only for findings at or above low|medium|high|critical (default: low)
+  --exit-zero               exit 0 even when findings are reported (2 still means an error)
+  --baseline FILE           do not report the findings recorded in FILE
+  --write-baseline FILE     record every current finding in FILE and exit 0 (written as --output is)
+  --changed-since REV       report only findings in files changed since git revision REV (the whole
+                            project is still analysed; in a repository with no commit yet, HEAD
+                            means every file)
+                            (flags override the configuration: [tool.stalecheck] in pyproject.toml)
+
+Resources:
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)
   --file-timeout SECONDS    skip (and report) a file whose extraction takes longer (0.1 to 3600;
                             default: 20)
   -j, --jobs N              worker threads that parse files, 1 to 64 (default: the number of cores)
-  --cache-dir DIR           cache directory (default: .stalecheck-cache in the working directory); its
-                            entries are sealed with a key kept in $STALECHECK_KEY_DIR, else
-                            $XDG_CACHE_HOME/stalecheck, else ~/.cache/stalecheck. Refused: empty,
-                            the project, a folder of sources, a link, a non-empty directory
-                            without stalecheck's CACHEDIR.TAG
+  --cache-dir DIR           cache directory (default: .stalecheck-cache in the project root, where the
+                            configuration or .git is); its entries are sealed with a key kept in
+                            $STALECHECK_KEY_DIR, else $XDG_CACHE_HOME/stalecheck, else
+                            ~/.cache/stalecheck. Refused: empty, the project, a folder of sources, a
+                            link, a non-empty directory without stalecheck's CACHEDIR.TAG
   --no-cache                neither read nor write the cache
   -h, --help                show this help
   -V, --version             show the version
 
+Colours: on a terminal only; FORCE_COLOR forces them, NO_COLOR turns them off.
 Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage, configuration or internal error,
 or no file could be analysed (all unreadable, too large or over their time budget).
 `;

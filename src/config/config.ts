@@ -3,10 +3,11 @@
  * nearest `stalecheck.toml`, or the file given with `--config`. Every key is checked: an
  * unknown key or a bad value is an error naming the key (and, for a typo, the key meant).
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { isWithin } from "../discover/paths.js";
+import { isWithin, shownPath } from "../discover/paths.js";
+import { startDirectory } from "../discover/projectRoot.js";
 import { UnreadableFile, readRegularFile } from "../discover/regularFile.js";
 import { RULES, selectRules } from "../rules/registry.js";
 import { UsageError } from "../core/errors.js";
@@ -15,7 +16,10 @@ import { globProblem } from "./fileFilters.js";
 import { parseByteSize } from "./size.js";
 import { nearest } from "./suggest.js";
 
-export class ConfigError extends UsageError {}
+export class ConfigError extends UsageError {
+  /** Where a file could not be parsed: the line's text (raw: escape it to show it), with line and column from 1. */
+  source?: { line: number; column: number; text: string };
+}
 
 /** Largest configuration file read: a real one is a few kilobytes. */
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -93,37 +97,27 @@ function keySpec(key: string): (typeof KEYS)[string] | undefined {
  * from the scanned directory (the working directory when several paths are scanned) upwards.
  */
 export function loadConfig(options: { cwd: string; paths: readonly string[]; configFile?: string | null }): LoadedConfig {
-  const file = options.configFile ? resolve(options.cwd, options.configFile) : findConfigFile(startDirectory(options.cwd, options.paths));
+  const file = options.configFile ? resolve(options.cwd, options.configFile) : findConfigFile(startDirectory(options.cwd, options.paths), options.cwd);
   if (!file) return { file: null, dir: null, config: {} };
   if (options.configFile && !existsSync(file)) throw new ConfigError(`--config ${options.configFile}: no such file`);
   const dir = options.configFile ? resolve(options.cwd) : dirname(file);
   return { file, dir, config: readConfigFile(file, options.cwd, dir) };
 }
 
-function startDirectory(cwd: string, paths: readonly string[]): string {
-  if (paths.length !== 1) return resolve(cwd);
-  const target = resolve(cwd, paths[0]!);
-  try {
-    return statSync(target).isDirectory() ? target : dirname(target);
-  } catch {
-    return dirname(target);
-  }
-}
-
 /** The nearest `stalecheck.toml`, or `pyproject.toml` with a `[tool.stalecheck]` table, from `dir` up. */
-export function findConfigFile(dir: string): string | null {
+export function findConfigFile(dir: string, cwd = process.cwd()): string | null {
   for (let current = resolve(dir); ; current = dirname(current)) {
     const own = resolve(current, "stalecheck.toml");
     if (existsSync(own)) return own;
     const pyproject = resolve(current, "pyproject.toml");
-    if (existsSync(pyproject) && stalecheckTable(pyproject, readToml(pyproject, pyproject)) !== undefined) return pyproject;
+    if (existsSync(pyproject) && stalecheckTable(pyproject, readToml(pyproject, shownPath(cwd, pyproject))) !== undefined) return pyproject;
     if (dirname(current) === current) return null;
   }
 }
 
 /** Reads and validates one configuration file; `base` is the directory its paths are relative to. */
 export function readConfigFile(file: string, cwd = process.cwd(), base = dirname(file)): StalecheckConfig {
-  const shown = relative(cwd, file).startsWith("..") ? file : relative(cwd, file) || basename(file);
+  const shown = shownPath(cwd, file);
   const document = readToml(file, shown);
   const isPyproject = basename(file) === "pyproject.toml";
   const table = isPyproject ? stalecheckTable(file, document) : document;
@@ -187,10 +181,23 @@ function readToml(file: string, shown: string): Record<string, unknown> {
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (error) {
-    // Only the first line of the message and the position: the rest quotes the file, which may not be a configuration at all.
+    // Only the first line of the message, the position and that one line of the file, escaped and cut short:
+    // the file may not be a configuration at all.
     const { line, column } = error as { line?: number; column?: number };
-    const where = typeof line === "number" && typeof column === "number" ? ` (line ${line}, column ${column})` : "";
-    throw new ConfigError(`${shown} is not valid TOML: ${(error as Error).message.replace(/\n[\s\S]*$/, "")}${where}`);
+    const reason = (error as Error).message.replace(/\n[\s\S]*$/, "").replace(/^Invalid TOML document: /, "");
+    if (typeof line !== "number" || typeof column !== "number") throw new ConfigError(`${shown} is not valid TOML: ${reason}`);
+    const problem = new ConfigError(`${shown}:${line}:${column}: not valid TOML: ${reason}`);
+    // A committed link may lead to any file of the machine (a CI secret): its lines are never shown.
+    if (!leadsOutOfItsDirectory(file)) problem.source = { line, column, text: text.split(/\r\n|\n|\r/)[line - 1] ?? "" };
+    throw problem;
+  }
+}
+
+function leadsOutOfItsDirectory(file: string): boolean {
+  try {
+    return !isWithin(realpathSync(dirname(file)), realpathSync(file));
+  } catch {
+    return true;
   }
 }
 

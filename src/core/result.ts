@@ -12,14 +12,23 @@ export interface ScanResult {
   summary: { files: number; functions: number; findings: number; errors: number; durationMs: number };
   findings: Finding[];
   errors: ScanError[];
-  /** Absolute directory that finding paths are relative to. Not part of the JSON output. */
+  /** Absolute directory that finding paths are relative to (the JSON output shows it as `root`, relative to `cwd`). */
   root: string;
+  /** Absolute working directory of the scan: reports show paths relative to it. Not part of the JSON output. */
+  cwd: string;
+  /**
+   * Absolute project root (the nearest directory holding the configuration or `.git`, else the
+   * scan root): fingerprints and baselines name files relative to it. Not part of the JSON output.
+   */
+  projectRoot: string;
   /** Routes of the scanned project with their authentication (for `stalecheck endpoints`). Not in the JSON output. */
   endpoints: Endpoint[];
   /** Settings modules read (relative paths). Not in the JSON output. */
   settingsFiles: string[];
   /** How many files were parsed and how many came from the cache. Not part of the JSON output. */
   extraction?: ScanStats;
+  /** Files that import Django or Django REST Framework (unknown when the analysis came from an older cache). Not part of the JSON output. */
+  djangoFiles?: number;
   /** Findings the baseline covered (not in `findings`). Not part of the JSON output. */
   baselined?: number;
   /**

@@ -53,7 +53,9 @@ export function changedFiles(root: string, rev: string): Set<string> {
     git(["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`]);
   } catch (error) {
     if (error instanceof UsageError && /no such revision/.test(error.message) && !hasCommit(git)) {
-      throw fail("this git repository has no commit yet, so there is nothing to compare with (commit first, or leave out --changed-since)");
+      // Before the first commit everything is new since HEAD: every file tracked or not ignored.
+      if (rev === "HEAD" || rev === "@") return new Set(git(["ls-files", "--cached", "--others", "--exclude-standard", "-z"]).split("\0").filter(Boolean));
+      throw fail("this git repository has no commit yet, so there is nothing to compare with but HEAD (commit first, or leave out --changed-since)");
     }
     throw error;
   }

@@ -4,7 +4,7 @@
  * Whatever named `*.py` is not read is reported: a FIFO, socket or device (never opened), a link
  * leaving the tree, a name that is not valid UTF-8.
  */
-import { type Dirent, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { type Dirent, closeSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import picomatch from "picomatch";
@@ -15,6 +15,8 @@ export interface DiscoveredFile {
   absolute: string;
   /** Relative to the scan root, forward slashes. */
   path: string;
+  /** The file's text when it does not come from the file system (`--stdin-filename`). */
+  text?: string;
 }
 
 export interface DiscoverResult {
@@ -61,8 +63,10 @@ export function discover(options: DiscoverOptions): DiscoverResult {
     }
     if (options.skip?.(input)) continue;
     if (stat.isFile()) {
-      // A file named explicitly is scanned whatever its name (pre-commit passes staged files).
-      files.set(input, { absolute: input, path: rel(input) });
+      // A file named explicitly is scanned if it is Python by its name or its #! line, as
+      // pre-commit's `types: [python]` selects files (a script named `manage`, say).
+      if (isPythonFile(input)) files.set(input, { absolute: input, path: rel(input) });
+      else errors.push({ file: rel(input), message: "not a Python file (no .py, .pyw or .pyi name, no python #! line); skipped" });
       continue;
     }
     if (!stat.isDirectory()) {
@@ -143,6 +147,23 @@ export function discover(options: DiscoverOptions): DiscoverResult {
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   cacheSources.sort();
   return { root, files: list, errors, cacheSources };
+}
+
+/** A Python file by its name, or by a `#!` first line naming python. */
+function isPythonFile(absolute: string): boolean {
+  if (/\.py[iw]?$/.test(absolute)) return true;
+  try {
+    const fd = openSync(absolute, "r");
+    try {
+      const head = Buffer.alloc(128);
+      const read = readSync(fd, head, 0, head.length, 0);
+      return /^#![^\n]*\bpython[0-9.]*\b/.test(head.subarray(0, read).toString("latin1"));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return true; // Unreadable: reading it says why.
+  }
 }
 
 /** A directory entry whose name is not valid UTF-8: `display` shows the bad bytes as `\xff`, `lossy` is Node's decoding. */

@@ -6,3 +6,13 @@ export function isWithin(dir: string, path: string): boolean {
   const rel = relative(dir, path);
   return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
+
+/**
+ * `absolute` as reports show a path from `baseDir` (the working directory): relative, with
+ * forward slashes, or absolute when it lies outside `baseDir` (see report/paths.ts).
+ */
+export function shownPath(baseDir: string, absolute: string): string {
+  const rel = relative(baseDir, absolute);
+  if (rel === "") return ".";
+  return rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? absolute : rel.split(sep).join("/");
+}

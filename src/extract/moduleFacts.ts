@@ -115,6 +115,7 @@ export function scanModule(root: SyntaxNode, lines: SourceLines): ModuleScan {
     const children = node.namedChildren;
     for (let i = children.length - 1; i >= 0; i--) stack.push({ ...frame, node: children[i]! });
   }
+  if (!fast) recordUnvisitedProblems(root, scan, lines);
   scan.problems.sort((a, b) => a.line - b.line);
   // Only comments that can suppress findings are kept: facts stay small.
   if (/noqa|stalecheck/i.test(lines.text)) {
@@ -131,6 +132,25 @@ const STATEMENT_CONTAINERS = new Set([
   "try_statement", "except_clause", "except_group_clause", "finally_clause", "match_statement", "case_clause",
   "decorated_definition", "function_definition", "class_definition", "module",
 ]);
+
+/**
+ * Broken regions the walk above does not reach: parameter lists and other parts of definitions
+ * are not walked, and a missing token (the `)` of `def f(:`) is no node of its own: the node
+ * holding it is broken while none of its named children is. Follows only broken subtrees.
+ */
+function recordUnvisitedProblems(root: SyntaxNode, scan: ModuleScan, lines: SourceLines): void {
+  const recorded = new Set(scan.errorSpans.map(([start, end]) => `${start}:${end}`));
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const broken = node.namedChildren.filter((child) => child.hasError);
+    if (node.type === "ERROR" || node.isMissing || broken.length === 0) {
+      if (!recorded.has(`${node.startIndex}:${node.endIndex}`)) recordProblem(scan, node, lines);
+      continue;
+    }
+    stack.push(...broken);
+  }
+}
 
 function recordProblem(scan: ModuleScan, node: SyntaxNode, lines: SourceLines): void {
   scan.errorSpans.push([node.startIndex, node.endIndex]);

@@ -6,39 +6,35 @@
  * the other control characters of text from the scanned tree are escaped (the log viewer
  * would interpret ANSI sequences); in file names, line breaks too.
  */
-import { isAbsolute, join, relative, sep } from "node:path";
 import type { Finding } from "../core/finding.js";
 import type { Severity } from "../core/severity.js";
 import type { ScanResult } from "../core/result.js";
 import { escapeControl as esc, escapeControlKeepingLines } from "./escape.js";
+import { pathShower } from "./paths.js";
 
 export interface GithubOptions {
-  /** Directory annotation paths are relative to: the repository root (the workflow's working directory). Default: the scan root. */
+  /** Directory annotation paths are relative to: the repository root (the workflow's working directory). Default: the scan's working directory. */
   baseDir?: string;
 }
 
 const COMMAND: Record<Severity, "error" | "warning" | "notice"> = { critical: "error", high: "error", medium: "warning", low: "notice" };
 
 export function formatGithub(result: ScanResult, options: GithubOptions = {}): string {
-  const baseDir = options.baseDir ?? result.root;
-  const path = (file: string) => {
-    const absolute = join(result.root, file);
-    const rel = relative(baseDir, absolute);
-    return esc(rel.startsWith("..") || isAbsolute(rel) ? absolute : rel.split(sep).join("/"));
-  };
-  const lines = result.findings.map((f) => annotation(f, path(f.file)));
+  const shown = pathShower(result, options.baseDir);
+  const path = (file: string) => esc(shown(file));
+  const lines = result.findings.map((f) => annotation(f, path(f.file), shown));
   for (const e of result.errors) {
     lines.push(`::warning ${properties({ file: path(e.file), ...(e.line !== undefined ? { line: String(e.line) } : {}), title: "stalecheck could not scan this" })}::${data(escapeControlKeepingLines(e.message))}`);
   }
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
-function annotation(f: Finding, file: string): string {
+function annotation(f: Finding, file: string, shown: (file: string) => string): string {
   const props: Record<string, string> = { file, line: String(f.line), endLine: String(f.endLine) };
   if (f.line === f.endLine) props.col = String(f.column);
   props.title = `${f.rule} ${f.name} (${f.severity})`;
   const related = [
-    f.check ? `check: ${f.check.file ? `${f.check.file} ` : ""}line ${f.check.line}: ${f.check.text}` : null,
+    f.check ? `check: ${f.check.file ? `${shown(f.check.file)} ` : ""}line ${f.check.line}: ${f.check.text}` : null,
     f.lock ? `lock: line ${f.lock.line}: ${f.lock.text}` : null,
     f.transaction ? `transaction: line ${f.transaction.line}: ${f.transaction.text}` : null,
   ].filter((x): x is string => x !== null);

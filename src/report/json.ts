@@ -1,11 +1,17 @@
 import type { Finding } from "../core/finding.js";
 import type { ScanResult } from "../core/result.js";
+import { shownPath } from "./paths.js";
 
-/** The JSON contract of DESIGN.md §4, with a fixed key order. See schema/stalecheck-output.schema.json. */
+/**
+ * The JSON contract of DESIGN.md §4, with a fixed key order. See schema/stalecheck-output.schema.json.
+ * `root` is the scan root as reports show paths (relative to the working directory, or absolute
+ * outside it); each finding's `file` is relative to it.
+ */
 export function formatJson(result: ScanResult): string {
   const out = {
     version: result.version,
     tool: result.tool,
+    root: shownPath(result.cwd ?? result.root, result.root),
     summary: result.summary,
     findings: result.findings.map(orderFinding),
     errors: result.errors.map((e) => (e.line === undefined ? { file: e.file, message: e.message } : { file: e.file, line: e.line, message: e.message })),

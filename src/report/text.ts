@@ -2,9 +2,14 @@ import type { Finding } from "../core/finding.js";
 import { SEVERITIES } from "../core/severity.js";
 import type { ScanResult } from "../core/result.js";
 import { escapeControl as esc } from "./escape.js";
+import { pathShower } from "./paths.js";
 
 export interface TextOptions {
   color: boolean;
+  /** Directory paths are shown relative to (see report/paths.ts); default the scan's working directory. */
+  baseDir?: string;
+  /** Leave out the summary line (`--quiet`). */
+  quiet?: boolean;
 }
 
 const STYLES = { bold: [1, 22], dim: [2, 22], red: [31, 39], yellow: [33, 39], magenta: [35, 39], cyan: [36, 39], blue: [34, 39] } as const;
@@ -18,28 +23,33 @@ const SEVERITY_STYLE: Record<string, Style> = { critical: "magenta", high: "red"
  */
 export function formatText(result: ScanResult, options: TextOptions): string {
   const paint = (style: Style, text: string) => (options.color ? `\u001b[${STYLES[style][0]}m${text}\u001b[${STYLES[style][1]}m` : text);
+  const shown = pathShower(result, options.baseDir);
   const lines: string[] = [];
   for (const f of result.findings) {
     lines.push(
-      `${paint("bold", `${esc(f.file)}:${f.line}:${f.column}`)} ${paint("bold", f.rule)} ${paint(SEVERITY_STYLE[f.severity] ?? "bold", f.severity)} ${f.name} ${paint("dim", `in ${esc(f.function)} (confidence: ${f.confidence})`)}`,
+      `${paint("bold", `${esc(shown(f.file))}:${f.line}:${f.column}`)} ${paint("bold", f.rule)} ${paint(SEVERITY_STYLE[f.severity] ?? "bold", f.severity)} ${f.name} ${paint("dim", `in ${esc(f.function)} (confidence: ${f.confidence})`)}`,
     );
-    lines.push(...frame(f, paint));
+    lines.push(...frame(f, paint, shown));
     lines.push(`  ${esc(f.message)}`);
     lines.push(`  ${paint("cyan", "fix:")} ${esc(f.remediation)}`);
     lines.push("");
   }
   for (const e of result.errors) {
-    lines.push(`${paint("bold", e.line === undefined ? esc(e.file) : `${esc(e.file)}:${e.line}`)} ${paint("yellow", "error")} ${esc(e.message)}`);
+    lines.push(`${paint("bold", e.line === undefined ? esc(shown(e.file)) : `${esc(shown(e.file))}:${e.line}`)} ${paint("yellow", "error")} ${esc(e.message)}`);
+  }
+  if (options.quiet) {
+    while (lines.at(-1) === "") lines.pop();
+    return lines.length > 0 ? `${lines.join("\n")}\n` : "";
   }
   if (result.errors.length > 0) lines.push("");
   lines.push(summaryLine(result, paint));
   return `${lines.join("\n")}\n`;
 }
 
-function frame(f: Finding, paint: (style: Style, text: string) => string): string[] {
+function frame(f: Finding, paint: (style: Style, text: string) => string, shown: (file: string) => string): string[] {
   const rows: [number, string, string][] = [];
   // A check in another file (a DRF permission class) is shown with its location, first.
-  if (f.check && f.check.file) rows.push([0, "check", `${esc(f.check.file)}:${f.check.line}: ${esc(f.check.text)}`]);
+  if (f.check && f.check.file) rows.push([0, "check", `${esc(shown(f.check.file))}:${f.check.line}: ${esc(f.check.text)}`]);
   else if (f.check) rows.push([f.check.line, "check", esc(f.check.text)]);
   if (f.transaction) rows.push([f.transaction.line, "atomic", esc(f.transaction.text)]);
   if (f.lock) rows.push([f.lock.line, "lock", esc(f.lock.text)]);
@@ -56,6 +66,11 @@ function frame(f: Finding, paint: (style: Style, text: string) => string): strin
     out.splice(at, 0, `  ${paint("dim", `${"⋮".padStart(width)} |`)} ${"".padEnd(6)} ${paint("dim", `${between} ${between === 1 ? "line" : "lines"} between: ${esc(f.window)}`)}`);
   }
   return out;
+}
+
+/** The closing line of a text report, without colours. */
+export function plainSummaryLine(result: ScanResult): string {
+  return summaryLine(result, (_style, text) => text);
 }
 
 function summaryLine(result: ScanResult, paint: (style: Style, text: string) => string): string {

@@ -10,7 +10,7 @@ import { contentKey } from "../cache/resultCache.js";
 import type { FileError } from "../core/errors.js";
 import type { ExtractionStats } from "../core/result.js";
 import type { DiscoveredFile } from "../discover/discover.js";
-import { type FileIdentity, readSource } from "../discover/readSource.js";
+import { type FileIdentity, type SourceRead, readSource } from "../discover/readSource.js";
 import type { ExtractOptions } from "../extract/extractFileFacts.js";
 import type { FileFacts } from "../extract/facts.js";
 import { type BudgetTimer, ExtractionPool } from "./pool.js";
@@ -50,6 +50,13 @@ export interface ExtractFilesResult {
   stats: ExtractionStats;
 }
 
+/** Text given rather than read (standard input), under the same size limit as a file. */
+function givenSource(text: string, maxBytes: number): SourceRead {
+  const size = Buffer.byteLength(text);
+  if (size > maxBytes) return { ok: false, reason: `skipped: ${size} bytes is over the ${maxBytes}-byte file size limit (--max-file-size)`, identity: null };
+  return { ok: true, text, identity: null };
+}
+
 export function defaultJobs(): number {
   return Math.max(1, availableParallelism());
 }
@@ -85,7 +92,7 @@ export async function extractFiles(files: readonly DiscoveredFile[], options: Ex
     let lastYield = performance.now();
     for (let index = 0; index < files.length && !failure; index++) {
       const file = files[index]!;
-      const source = readSource(file.absolute, options.maxFileBytes);
+      const source = file.text !== undefined ? givenSource(file.text, options.maxFileBytes) : readSource(file.absolute, options.maxFileBytes);
       if (cache) contentKeys[index] = contentKey(source);
       identities[index] = source.identity;
       if (!source.ok) {

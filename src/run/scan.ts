@@ -1,9 +1,11 @@
 /** The whole pipeline: discover → parse → extract → index → analyse. Touches no process state. */
 import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
+import picomatch from "picomatch";
 import { configGlobMatcher } from "../config/fileFilters.js";
 import { changedFiles } from "../discover/changedFiles.js";
-import { type DiscoverOptions, discover, discoverRoot, inputPaths } from "../discover/discover.js";
+import { type DiscoverOptions, type DiscoverResult, discover, discoverRoot, inputPaths } from "../discover/discover.js";
+import { projectRoot as findProjectRoot, startDirectory } from "../discover/projectRoot.js";
 import { cacheKeyDirectory, loadCacheKey } from "../cache/cacheKey.js";
 import { cachePlacementProblem, cacheRootProblem, prepareCacheRoot } from "../cache/cacheRoot.js";
 import { extractorFingerprint } from "../cache/factsCache.js";
@@ -15,10 +17,13 @@ import { buildProject, type Project } from "../project/buildProject.js";
 import { analyse } from "../analysis/engine.js";
 import { UsageError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
+import { fingerprint } from "../core/fingerprint.js";
 import type { ScanError, ScanResult, ScanStats } from "../core/result.js";
-import { SEVERITIES, type Severity } from "../core/severity.js";
-import { findRule, selectRules } from "../rules/registry.js";
+import { type Confidence, SEVERITIES, type Severity } from "../core/severity.js";
+import { RULES, findRule, selectRules } from "../rules/registry.js";
+import { nearest } from "../config/suggest.js";
 import { type Baseline, applyBaseline } from "../report/baseline.js";
+import { projectPaths } from "../report/paths.js";
 import { TOOL_NAME, TOOL_VERSION } from "../version.js";
 
 export interface ScanOptions {
@@ -61,6 +66,12 @@ export interface ScanOptions {
    * none, and the scan runs without a cache.
    */
   cacheKeyDir?: string | null;
+  /**
+   * The project's root (relative to `cwd`): fingerprints and baselines name files relative to
+   * it. Default: the nearest directory at or above the scan's start that holds `.git`, else the
+   * scan root. The CLI passes the nearer of that and the configuration file's directory.
+   */
+  projectRoot?: string;
   /** Directory the configuration's globs (`configExclude`, `perFileIgnores`) are relative to; default the scan root. */
   configDir?: string;
   /** Config-file `exclude` globs: gitignore-like, applied to files named explicitly too (pre-commit passes them). */
@@ -75,6 +86,15 @@ export interface ScanOptions {
   basicAuthClasses?: readonly string[];
   /** Middleware that decodes `Authorization: Basic …` (config `basic-auth-middleware`). */
   basicAuthMiddleware?: readonly string[];
+  /** Report only findings at or above this severity. */
+  minSeverity?: Severity;
+  /** Report only findings at or above this confidence. */
+  minConfidence?: Confidence;
+  /**
+   * Scan this text as the file `path` (relative to `cwd`) instead of reading files: what an
+   * editor sends on standard input (`--stdin-filename`). `paths` must be empty; no cache is used.
+   */
+  stdin?: { path: string; text: string };
   /** Report only findings whose check or use lies in a file changed since this git revision. */
   changedSince?: string;
   /** Accepted findings, not reported (see report/baseline.ts). */
@@ -106,7 +126,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   // Wall-clock time, for the result cache: files changed after this are not trusted by their stat.
   const startedAt = Date.now();
   const { rules, unknown } = selectRules(options.select, options.ignore);
-  if (unknown.length > 0) throw new UsageError(`unknown rule selector: ${unknown.join(", ")} (see \`stalecheck rules\`)`);
+  if (unknown.length > 0) {
+    const guess = nearest(unknown[0]!, RULES.flatMap((r) => [r.meta.code, r.meta.name]));
+    throw new UsageError(`unknown rule selector: ${unknown.join(", ")}${guess ? ` (did you mean ${guess}?)` : ""} (see \`stalecheck rules\`)`);
+  }
   if (options.jobs !== undefined && options.jobs > MAX_JOBS) throw new UsageError(`jobs must be at most ${MAX_JOBS}, not ${options.jobs}`);
   const timeout = options.fileTimeoutMs;
   if (timeout !== undefined && !(timeout >= MIN_FILE_TIMEOUT_MS && timeout <= MAX_FILE_TIMEOUT_MS)) {
@@ -114,20 +137,24 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   }
   // A path that does not exist is a typo in a command line or CI script: fail loudly, exit 2.
   const cwd = options.cwd ?? process.cwd();
-  const paths = options.paths ?? [];
-  for (const path of paths) {
+  const stdin = options.stdin;
+  if (stdin && (options.paths ?? []).length > 0) throw new UsageError("a scan of standard input takes no other path");
+  // Standard input is scanned as the file it names, found where it would be on disk (it need not exist).
+  const paths = stdin ? [stdin.path] : options.paths ?? [];
+  for (const path of stdin ? [] : paths) {
     if (!existsSync(resolve(cwd, path))) throw new UsageError(`no such file or directory: ${path}`);
   }
   const scanRoot = discoverRoot(cwd, paths);
   const inputs = inputPaths(cwd, paths);
-  const chosen = chooseCache(options, cwd, scanRoot, inputs);
+  const project = options.projectRoot !== undefined ? resolve(cwd, options.projectRoot) : findProjectRoot(startDirectory(cwd, paths), null, scanRoot);
+  const chosen = stdin ? { cache: null, unavailable: null } : chooseCache(options, cwd, scanRoot, inputs);
   let cacheUnavailable = chosen.unavailable;
   let cacheSetup = chosen.cache;
   // Applied while walking, so an excluded directory is not entered and its problems are not reported.
   const configExclude = options.configExclude ?? [];
   const skip = configExclude.length > 0 ? configGlobMatcher(options.configDir ?? scanRoot, configExclude) : undefined;
   const discoverOptions: DiscoverOptions = { cwd, paths, exclude: options.exclude ?? [], ...(skip ? { skip } : {}) };
-  let found = discover({ ...discoverOptions, ...(cacheSetup ? { cacheDir: cacheSetup.dir } : {}) });
+  let found = stdin ? stdinFile(scanRoot, inputs[0]!, stdin.text, skip, options.exclude ?? []) : discover({ ...discoverOptions, ...(cacheSetup ? { cacheDir: cacheSetup.dir } : {}) });
   if (cacheSetup) {
     const problem = cachePlacementProblem(cacheSetup.dir, scanRoot, inputs, found.cacheSources);
     if (problem) {
@@ -182,6 +209,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       endpoints: project.endpoints,
       settingsFiles: project.settings.files,
       functions: extracted.facts.reduce((n, f) => n + f.functions.length, 0),
+      djangoFiles: extracted.facts.filter((f) => Object.values(f.imports).some((module) => /^(django|rest_framework)(\.|$)/.test(module))).length,
     };
     extraction = { ...extracted.stats, analysisCached: false, cacheUnavailable };
     if (results && !extracted.transient && extracted.stats.cacheWriteError === null) {
@@ -191,7 +219,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const errors: ScanError[] = [...found.errors, ...analysis.fileErrors];
   // Extraction errors with a line are syntax problems of a parsed file; one without is a file skipped whole.
   const analysedFiles = found.files.length - new Set(analysis.fileErrors.filter((e) => e.line === undefined).map((e) => e.file)).size;
-  const { findings, baselined } = narrowFindings(analysis.findings, found.root, changed, options);
+  // The engine fingerprints files by their path from the scan root; baselines need the project's.
+  const projectPath = projectPaths({ root: found.root, projectRoot: project });
+  const rekeyed = fingerprint(analysis.findings, projectPath);
+  const { findings, baselined } = narrowFindings(rekeyed, found.root, changed, options, projectPath);
   errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.line ?? 0) - (b.line ?? 0)));
   return {
     version: 1,
@@ -206,12 +237,22 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     findings,
     errors,
     root: found.root,
+    cwd: resolve(cwd),
+    projectRoot: project,
     endpoints: analysis.endpoints,
     settingsFiles: analysis.settingsFiles,
     extraction,
     ...(options.baseline ? { baselined } : {}),
+    ...(analysis.djangoFiles !== undefined ? { djangoFiles: analysis.djangoFiles } : {}),
     analysedFiles,
   };
+}
+
+/** What discovery finds when standard input is scanned as `absolute`: that file, unless the configuration or --exclude excludes it. */
+function stdinFile(root: string, absolute: string, text: string, skip: ((absolute: string) => boolean) | undefined, exclude: readonly string[]): DiscoverResult {
+  const path = relative(root, absolute).split(sep).join("/");
+  const excluded = skip?.(absolute) || (exclude.length > 0 && picomatch([...exclude], { dot: true })(path));
+  return { root, files: excluded ? [] : [{ absolute, path, text }], errors: [], cacheSources: [] };
 }
 
 /**
@@ -233,7 +274,7 @@ function chooseCache(options: ScanOptions, cwd: string, scanRoot: string, inputs
 }
 
 /** Per-file ignores, then --changed-since, then the baseline. */
-function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<string> | null, options: ScanOptions): { findings: Finding[]; baselined: number } {
+function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<string> | null, options: ScanOptions, projectPath: (file: string) => string): { findings: Finding[]; baselined: number } {
   let out = findings;
   const perFile = Object.entries(options.perFileIgnores ?? {});
   if (perFile.length > 0) {
@@ -247,10 +288,17 @@ function narrowFindings(findings: Finding[], root: string, changed: ReadonlySet<
   if (changed) {
     out = out.filter((f) => changed.has(f.file) || (f.check?.file !== undefined && changed.has(f.check.file)));
   }
+  if (options.minSeverity !== undefined) out = atOrAbove(out, options.minSeverity);
+  if (options.minConfidence !== undefined) {
+    const min = CONFIDENCES.indexOf(options.minConfidence);
+    out = out.filter((f) => CONFIDENCES.indexOf(f.confidence) >= min);
+  }
   if (!options.baseline) return { findings: out, baselined: 0 };
-  const { findings: uncovered, covered } = applyBaseline(out, options.baseline);
+  const { findings: uncovered, covered } = applyBaseline(out, options.baseline, { projectPath });
   return { findings: uncovered, baselined: covered };
 }
+
+const CONFIDENCES: readonly Confidence[] = ["low", "medium", "high"];
 
 /** Findings at or above a severity threshold. */
 export function atOrAbove(findings: readonly Finding[], threshold: Severity): Finding[] {
