@@ -32,6 +32,10 @@ export interface CheckArgs {
   changedSince: string | null;
   /** False with --no-progress. */
   progress: boolean;
+  /** --fix: apply fixes and write them; --unsafe-fixes: unsafe ones too; --diff: print them instead of writing. */
+  fix: boolean;
+  unsafeFixes: boolean;
+  diff: boolean;
 }
 
 export type ParsedArgs =
@@ -44,7 +48,7 @@ export type ParsedArgs =
 export class ArgsError extends Error {}
 
 const VALUE_OPTIONS = new Set(["--format", "--output", "-o", "--select", "--ignore", "--exclude", "--fail-on", "--max-file-size", "--jobs", "-j", "--cache-dir", "--file-timeout", "--config", "--baseline", "--write-baseline", "--changed-since"]);
-const FLAG_OPTIONS = new Set(["--include-non-request", "--no-cache", "--no-progress", "--help", "-h", "--version", "-V"]);
+const FLAG_OPTIONS = new Set(["--include-non-request", "--no-cache", "--no-progress", "--help", "-h", "--version", "-V", "--fix", "--unsafe-fixes", "--diff"]);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
@@ -95,6 +99,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const findingsOnly = ["--fail-on", "--baseline", "--write-baseline", "--changed-since"].find((name) => values.has(name));
     if (findingsOnly) throw new ArgsError(`${findingsOnly} applies to \`stalecheck check\`, not to \`stalecheck endpoints\``);
   }
+  fixOptionsProblem(command, format, flags, values);
   const failOn = one(values, "--fail-on");
   if (failOn !== undefined && !SEVERITIES.includes(failOn as Severity)) throw new ArgsError(`--fail-on must be one of ${SEVERITIES.join(", ")}, not "${failOn}"`);
   const size = one(values, "--max-file-size");
@@ -116,7 +121,20 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     ...baselineFiles(values),
     changedSince: one(values, "--changed-since") ?? null,
     progress: !flags.has("--no-progress"),
+    fix: flags.has("--fix"),
+    unsafeFixes: flags.has("--unsafe-fixes"),
+    diff: flags.has("--diff"),
   };
+}
+
+/** --fix, --unsafe-fixes and --diff belong to `check`, and not with a baseline being written. */
+function fixOptionsProblem(command: string, format: string, flags: Set<string>, values: Map<string, string[]>): void {
+  const given = ["--fix", "--unsafe-fixes", "--diff"].filter((f) => flags.has(f));
+  if (given.length === 0) return;
+  if (command === "endpoints") throw new ArgsError(`${given[0]} applies to \`stalecheck check\`, not to \`stalecheck endpoints\``);
+  if (flags.has("--unsafe-fixes") && !flags.has("--fix") && !flags.has("--diff")) throw new ArgsError("--unsafe-fixes only applies with --fix or --diff");
+  if (values.has("--write-baseline")) throw new ArgsError(`${given[0]} and --write-baseline cannot be used together (record the baseline after fixing)`);
+  if (flags.has("--diff") && format !== "text") throw new ArgsError("--diff prints a unified diff; --format does not apply to it");
 }
 
 function optionalNumber(values: Map<string, string[]>, name: string, what: string, valid: (n: number) => boolean): number | undefined {
@@ -207,6 +225,10 @@ Options for check:
   --write-baseline FILE     record every current finding in FILE and exit 0 (written as --output is)
   --changed-since REV       report only findings in files changed since git revision REV (the whole
                             project is still analysed)
+  --fix                     apply the safe fixes and write the files; the findings left are reported
+  --unsafe-fixes            with --fix or --diff, apply the unsafe fixes too (they may change behaviour;
+                            \`stalecheck explain CODE\` says why for each)
+  --diff                    print the fixes as a unified diff instead of writing them (exit 1 if any)
   --no-progress             no progress bar on stderr
   --include-non-request     also report in tests, migrations and management commands
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)

@@ -13,6 +13,7 @@ import { ArgsError, HELP, parseArgs } from "./args.js";
 import { planCheck, renderReport, unanalysedProblem } from "./checkRun.js";
 import { checkOutputPath, writeOutputFile } from "./outputFile.js";
 import { progressBar } from "./progress.js";
+import { runFixCommand } from "./fixCommand.js";
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -90,6 +91,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     if (args.output !== null) checkOutputPath(args.output, io.cwd, "--output");
     if (args.writeBaseline !== null) checkOutputPath(args.writeBaseline, io.cwd, "--write-baseline");
     const plan = planCheck(args, io.cwd);
+    if (args.fix || args.diff) {
+      const scanOptions = { ...plan.scan, ...(progress ? { onFile: progress.update } : {}), ...(args.jobs !== undefined ? { jobs: args.jobs } : {}), ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}), ...cacheOptions(args.cacheDir, io) };
+      return await runFixCommand(args, scanOptions, plan.failOn, io, () => progress?.finish());
+    }
     const result = await scan({
       ...plan.scan,
       ...(progress ? { onFile: progress.update } : {}),
