@@ -13,7 +13,6 @@ import { ArgsError, HELP, parseArgs } from "./args.js";
 import { planCheck, renderReport, unanalysedProblem } from "./checkRun.js";
 import { checkOutputPath, writeOutputFile } from "./outputFile.js";
 import { progressBar } from "./progress.js";
-import { runFixCommand } from "./fixCommand.js";
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -93,6 +92,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const plan = planCheck(args, io.cwd);
     if (args.fix || args.diff) {
       const scanOptions = { ...plan.scan, ...(progress ? { onFile: progress.update } : {}), ...(args.jobs !== undefined ? { jobs: args.jobs } : {}), ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}), ...cacheOptions(args.cacheDir, io) };
+      // Loaded on demand, as the probe: a plain scan does not pay for the fixers.
+      const { runFixCommand } = await import("./fixCommand.js");
       return await runFixCommand(args, scanOptions, plan.failOn, io, () => progress?.finish());
     }
     const result = await scan({
