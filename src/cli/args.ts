@@ -207,6 +207,7 @@ Usage:
   stalecheck endpoints [PATH...]   list routes, their authentication and Basic Auth reach (text or
                                    json; reads the configuration and takes check's scan options)
   stalecheck probe --target URL …  race-test a running app (stalecheck probe --help)
+  stalecheck server                the language server, on stdin/stdout (README: "Editors")
 
 Options for check:
   --format FORMAT           text, json, sarif (SARIF 2.1.0) or github (workflow annotations); default text

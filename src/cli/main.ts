@@ -47,6 +47,8 @@ function cacheOptions(cacheDir: string | null | undefined, io: CliIO): Pick<Scan
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   // Loaded on demand: a scan should not pay for the probe's modules at start-up.
   if (argv[0] === "probe") return (await import("../probe/cli.js")).runProbeCommand(argv.slice(1), io);
+  // The language server speaks JSON-RPC on the process's own stdin and stdout.
+  if (argv[0] === "server") return (await import("../server/server.js")).runServer(argv.slice(1), { input: process.stdin, output: process.stdout, stderr: io.stderr, cwd: io.cwd, env: io.env });
   let args;
   try {
     args = parseArgs(argv);
