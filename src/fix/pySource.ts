@@ -104,12 +104,6 @@ export function findFunction(source: PySource, name: string, line: number): Synt
   return best;
 }
 
-/** The function definition a node is in, or null at module level. */
-export function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
-  for (let n = node.parent; n; n = n.parent) if (n.type === "function_definition") return n;
-  return null;
-}
-
 /** The blocks directly inside a compound statement (body, branches, handlers), in order. */
 function childBlocks(statement: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
@@ -220,10 +214,4 @@ export function ownsItsLines(source: PySource, first: SyntaxNode, last: SyntaxNo
   const before = source.text.slice(lineStart(source, startLine(first)), first.startIndex);
   const after = source.text.slice(last.endIndex, lineEnd(source, endLine(last)));
   return /^[ \t]*$/.test(before) && /^[ \t]*(#.*)?$/.test(after);
-}
-
-/** The statement directly in a block that contains `node`. */
-export function statementOf(node: SyntaxNode): SyntaxNode | null {
-  for (let n: SyntaxNode | null = node; n; n = n.parent) if (n.parent?.type === "block" || n.parent?.type === "module") return isStatement(n) ? n : null;
-  return null;
 }

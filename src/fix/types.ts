@@ -3,7 +3,6 @@
  * parse of that file, with a safety in Ruff's sense. `--fix` applies safe fixes,
  * `--unsafe-fixes` the others too; the language server offers both as quick fixes.
  */
-import type { Finding } from "../core/finding.js";
 
 /**
  * `safe`: a request that does not race behaves as before; the fix only takes a transaction and
@@ -34,9 +33,6 @@ export interface Fix {
   /** Fingerprints of the findings the fix resolves: the finding it was made for and its twins (same rule, function and check). */
   resolves: string[];
 }
-
-/** What the fixer says about one finding: a fix, or why there is none. */
-export type FixProposal = { finding: Finding; fix: Fix } | { finding: Finding; fix: null; reason: string };
 
 /** A builder's answer: a fix without its bookkeeping, or why there is none. */
 export type BuiltFix = Omit<Fix, "rule" | "resolves"> | { reason: string };
