@@ -4,6 +4,7 @@
  * and outside the functions it fixed (and the imports it added) the text is byte for byte
  * what it was.
  */
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,14 @@ import { qualifiedName, readPySource } from "../../src/fix/pySource.js";
 import { Workspace } from "../../src/fix/workspace.js";
 
 const REPO = join(import.meta.dirname, "..", "..");
+/** Python's own parser, where there is a python3 (the demo's Debian packages bring one): tree-sitter is more lenient. */
+const PYTHON = spawnSync("python3", ["--version"]).status === 0;
+
+function pythonParses(files: readonly string[]): string {
+  if (!PYTHON || files.length === 0) return "";
+  const run = spawnSync("python3", ["-c", "import ast, sys\nfor f in sys.argv[1:]:\n    ast.parse(open(f, encoding='utf-8').read(), f)", ...files], { encoding: "utf8" });
+  return run.status === 0 ? "" : run.stderr;
+}
 const RULES_DIR = join(REPO, "test", "fixtures", "rules");
 const made: string[] = [];
 afterAll(() => {
@@ -64,6 +73,7 @@ describe.each(readdirSync(RULES_DIR).sort())("fixes on the %s fixtures", (rule) 
       expect(await outsideFixedFunctions(file, fixed, functions, suppressions), `${file} changed outside the fixed functions`)
         .toBe(await outsideFixedFunctions(file, original, functions, suppressions));
     }
+    expect(pythonParses([...report.files.keys()].map((f) => join(dir, f)))).toBe("");
     for (const fix of report.applied) {
       for (const f of before.filter((b) => fix.resolves.includes(b.fingerprint))) {
         expect(left.has(findingKey(f)), `${f.file}:${f.line} ${f.rule} is still reported after "${fix.title}"`).toBe(false);
@@ -87,6 +97,7 @@ describe("fixes on the example project (examples/billing)", () => {
     expect([...report.files.keys()]).toEqual(["invoices/views.py"]);
     expect(report.applied.filter((f) => f.safety === "unsafe").map((f) => f.rule).sort()).toEqual(["STC101", "STC101", "STC108"]);
     for (const [, { fixed }] of report.files) expect((await parsePython(fixed)).hasError).toBe(false);
+    expect(pythonParses([...report.files.keys()].map((f) => join(dir, f)))).toBe("");
     const again = await fixTree(dir, true, false);
     expect(again.before).toEqual([]);
     expect([...again.report.files.keys()]).toEqual([]);
