@@ -68,6 +68,8 @@ export async function runServer(argv: readonly string[], io: ServerIO): Promise<
       const path = pathOf(document.uri);
       if (!path) continue;
       open.add(document.uri);
+      // Edited since this analysis began: its own analysis follows and publishes for that version.
+      if (!state.session?.isCurrent(path, document.getText())) continue;
       const diagnostics = findings.filter((f) => f.file === path).map((f) => toDiagnostic(f, document, uriOf));
       void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics });
     }

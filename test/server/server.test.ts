@@ -141,6 +141,11 @@ describe("stalecheck server", () => {
     expect(hover.contents.value).toContain("# STC102 missing-row-lock");
     expect(hover.contents.value).toContain("## Fixes");
 
+    const fixAllBefore = await client.connection.sendRequest<CodeAction[]>("textDocument/codeAction", {
+      textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: [], only: ["source.fixAll"] },
+    });
+    expect(fixAllBefore.map((a) => [a.kind, a.title])).toEqual([["source.fixAll.stalecheck", "Fix all safely fixable stalecheck findings (1)"]]);
+
     const actions = await client.connection.sendRequest<CodeAction[]>("textDocument/codeAction", {
       textDocument: { uri }, range: stc102.range, context: { diagnostics: [stc102], only: ["quickfix"] },
     });
