@@ -137,6 +137,26 @@ def withdraw(request, pk, amount):
     expect(text).toContain("from django.db.models import F\n");
   });
 
+  it("turns a counter's `n -= 1; save()` into an F() update guarded by the same test", async () => {
+    const views = `from django.http import HttpResponse
+
+from .models import Account
+
+
+def spend(request, pk):
+    acct = Account.objects.get(pk=pk)
+    if acct.balance <= 0:
+        return HttpResponse(status=402)
+    acct.balance -= 1
+    acct.save()
+    return HttpResponse(status=204)
+`;
+    const [proposal] = await proposals(views);
+    const text = applyEdits(views, proposal!.fixes.find((f) => f.safety === "unsafe")!.edits);
+    expect(text).toContain(`    if not Account.objects.filter(pk=acct.pk, balance__gt=0).update(balance=F("balance") - 1):
+        return HttpResponse(status=402)`);
+  });
+
   it("uses exclude() for a check that denies on equality", async () => {
     const views = PAY.replace('if inv.status != "open":', 'if inv.status == "void":');
     const [proposal] = await proposals(views);
