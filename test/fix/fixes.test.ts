@@ -218,6 +218,31 @@ def purge(request, pk):
     return HttpResponse(status=204)`);
   });
 
+  it("STC103: repeats a decorator's test in the body, under the lock, before the use (unsafe)", async () => {
+    const views = `import time
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse
+
+from .models import Invoice
+
+
+@staff_member_required
+def purge(request, pk):
+    time.sleep(5)
+    Invoice.objects.filter(pk=pk).delete()
+    return HttpResponse(status=204)
+`;
+    const { text } = await fixed(views);
+    expect(text).toContain("from django.core.exceptions import PermissionDenied\n");
+    expect(text).toContain(`    time.sleep(5)
+    with transaction.atomic():
+        locked_user = get_user_model().objects.select_for_update().get(pk=request.user.pk)
+        if not (locked_user.is_active and locked_user.is_staff):
+            raise PermissionDenied
+        Invoice.objects.filter(pk=pk).delete()`);
+  });
+
   it("STC001: removes the unused codes, the comment or the line, and keeps other tools' codes and used ones", async () => {
     const views = `from django.http import HttpResponse
 
