@@ -31,7 +31,8 @@ await build({
   format: "esm",
   target: "node20",
   // web-tree-sitter finds its wasm next to its own module; the parser only runs in workers anyway.
-  external: ["web-tree-sitter"],
+  // The language server's protocol library is loaded only by `stalecheck server`, from node_modules.
+  external: ["web-tree-sitter", "vscode-languageserver", "vscode-languageserver-textdocument"],
   // CommonJS dependencies (picomatch, ignore) call require() for Node's built-ins.
   banner: { js: 'import { createRequire as __stalecheckRequire } from "node:module"; const require = __stalecheckRequire(import.meta.url);' },
   logLevel: "warning",

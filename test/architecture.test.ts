@@ -23,7 +23,9 @@ const LAYERS: Record<string, readonly string[]> = {
   report: ["core", "analysis", "rules", "discover"],
   run: ["core", "discover", "parse", "extract", "project", "analysis", "rules", "config", "cache", "report"],
   probe: ["core", "report"],
-  cli: ["core", "discover", "config", "cache", "report", "rules", "run", "probe"],
+  fix: ["core", "discover", "parse", "extract", "project", "analysis", "rules", "report", "run"],
+  server: ["core", "discover", "config", "cache", "report", "rules", "run", "probe", "fix"],
+  cli: ["core", "discover", "config", "cache", "report", "rules", "run", "probe", "fix", "server"],
   api: ["core", "extract", "analysis", "rules", "config", "report", "run"],
 };
 

@@ -31,6 +31,7 @@ class Voucher(models.Model):
     code = models.CharField(max_length=32)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     used = models.BooleanField(default=False)
+    redeemed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
 PY
 cat > "$team/app/views.py" <<'PY'
 from django.http import JsonResponse
@@ -42,6 +43,7 @@ def redeem(request, code):
     if voucher.used:
         return JsonResponse({"error": "already used"}, status=409)
     voucher.used = True
+    voucher.redeemed_by = request.user
     voucher.save()
     return JsonResponse({"ok": True})
 PY
@@ -72,8 +74,8 @@ status=$?
 set -e
 echo "$out"
 [ "$status" -eq 1 ] || fail "pre-commit run exited $status, not 1 (findings)"
-grep -q "app/views.py:10:5 STC102" <<<"$out" || fail "the stalecheck hook did not report app/views.py:10:5 STC102"
-[ "$(grep -c "app/views.py:10:5 STC102" <<<"$out")" -eq 2 ] || fail "the stalecheck-changed hook did not report the staged file"
+grep -q "app/views.py:11:5 STC102" <<<"$out" || fail "the stalecheck hook did not report app/views.py:11:5 STC102"
+[ "$(grep -c "app/views.py:11:5 STC102" <<<"$out")" -eq 2 ] || fail "the stalecheck-changed hook did not report the staged file"
 
 # The commit goes through the installed git hook once the finding is fixed.
 git_ -C "$team" commit -q -m "views" --no-verify
@@ -94,7 +96,7 @@ status=$?
 set -e
 echo "$out"
 [ "$status" -eq 1 ] || fail "the globally installed stalecheck exited $status, not 1"
-grep -q "app/views.py:10:5 STC102" <<<"$out" || fail "the globally installed stalecheck did not report app/views.py:10:5 STC102"
+grep -q "app/views.py:11:5 STC102" <<<"$out" || fail "the globally installed stalecheck did not report app/views.py:11:5 STC102"
 # 3. The README's tarball install: npm pack in a clone, then a global install of the tarball.
 echo "hook-install: npm pack, then npm install -g of the tarball"
 tarball=$(cd "$work/stalecheck" && npm pack 2>/dev/null)
@@ -106,5 +108,5 @@ set +e
 out=$(cd "$team" && "$prefix2/bin/stalecheck" check --no-progress app 2>&1)
 status=$?
 set -e
-[ "$status" -eq 1 ] && grep -q "app/views.py:10:5 STC102" <<<"$out" || { echo "$out"; fail "the stalecheck installed from the tarball did not report app/views.py:10:5 STC102"; }
+[ "$status" -eq 1 ] && grep -q "app/views.py:11:5 STC102" <<<"$out" || { echo "$out"; fail "the stalecheck installed from the tarball did not report app/views.py:11:5 STC102"; }
 echo "hook-install: every install path works"

@@ -8,13 +8,15 @@
 #   scripts/demo/demo.sh install                       only install the Debian packages if missing (CI)
 #
 # Environment: STALECHECK_DEMO_POINTER (file naming the running demo's directory, default
-# ${TMPDIR:-/tmp}/stalecheck-demo.current), BILLING_GATEWAY_LATENCY (seconds per provider
+# ${TMPDIR:-/tmp}/stalecheck-demo.current), STALECHECK_DEMO_APP_DIR (the Django project
+# served, default examples/billing), BILLING_GATEWAY_LATENCY (seconds per provider
 # call, default 1.5), STALECHECK_DEMO_WORKERS / _THREADS (gunicorn, default 2 / 8),
 # STALECHECK_DEMO_PG_OS_USER (who runs PostgreSQL when we are root, default postgres).
 set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-APP_DIR="$ROOT/examples/billing"
+# STALECHECK_DEMO_APP_DIR serves another copy of the example (the integration test's fixed one).
+APP_DIR="${STALECHECK_DEMO_APP_DIR:-$ROOT/examples/billing}"
 POINTER="${STALECHECK_DEMO_POINTER:-${TMPDIR:-/tmp}/stalecheck-demo.current}"
 PYTHON=/usr/bin/python3
 PACKAGES=(python3-django python3-djangorestframework python3-psycopg2 gunicorn postgresql)

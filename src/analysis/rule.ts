@@ -23,6 +23,14 @@ export interface RuleDocs {
   useInstead: string;
   knownLimitations: string[];
   references: { title: string; url: string }[];
+  /** What `check --fix` (safe fixes) and `--unsafe-fixes` do for this rule's findings (see src/fix/). */
+  fixes: RuleFixes;
+}
+
+export interface RuleFixes {
+  available: { title: string; safety: "safe" | "unsafe"; why: string }[];
+  /** When no fix is offered, and why. */
+  none: string;
 }
 
 export interface RuleMeta {

@@ -52,6 +52,10 @@ export interface CheckArgs {
   verbosity: Verbosity;
   /** --stdin-filename PATH: scan standard input as the file PATH. */
   stdinFilename: string | null;
+  /** --fix: apply fixes and write them; --unsafe-fixes: unsafe ones too; --diff: print them instead of writing. */
+  fix: boolean;
+  unsafeFixes: boolean;
+  diff: boolean;
 }
 
 export type ParsedArgs =
@@ -69,6 +73,7 @@ const VALUE_OPTIONS = new Set([
 ]);
 const FLAG_OPTIONS = new Set([
   "--include-non-request", "--strict", "--no-cache", "--no-progress", "--exit-zero", "--statistics", "--quiet", "-q", "--verbose", "-v", "--help", "-h", "--version", "-V",
+  "--fix", "--unsafe-fixes", "--diff",
 ]);
 
 /** Every option `check` takes, long and short forms (the README's options table and HELP list them all). */
@@ -135,6 +140,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (paths.some((p) => p !== "-")) throw new ArgsError("--stdin-filename scans standard input: give no other path (or -)");
     if (values.has("--write-baseline")) throw new ArgsError("--write-baseline records a whole scan, not standard input");
   }
+  fixOptionsProblem(command, format, flags, values);
   const failOn = oneOf(values, "--fail-on", SEVERITIES);
   const minSeverity = oneOf(values, "--severity", SEVERITIES);
   const minConfidence = oneOf(values, "--confidence", CONFIDENCES);
@@ -166,6 +172,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     minConfidence,
     verbosity: quiet ? "quiet" : verbose ? "verbose" : "normal",
     stdinFilename,
+    fix: flags.has("--fix"),
+    unsafeFixes: flags.has("--unsafe-fixes"),
+    diff: flags.has("--diff"),
   };
 }
 
@@ -176,6 +185,17 @@ function oneOf<T extends string>(values: Map<string, string[]>, name: string, al
     throw new ArgsError(`${name} must be one of ${allowed.join(", ")}, not "${value}"${guess ? ` (did you mean ${guess}?)` : ""}`);
   }
   return value as T | undefined;
+}
+
+/** --fix, --unsafe-fixes and --diff belong to `check`, and not with a baseline being written. */
+function fixOptionsProblem(command: string, format: string, flags: Set<string>, values: Map<string, string[]>): void {
+  const given = ["--fix", "--unsafe-fixes", "--diff"].filter((f) => flags.has(f));
+  if (given.length === 0) return;
+  if (command === "endpoints") throw new ArgsError(`${given[0]} applies to \`stalecheck check\`, not to \`stalecheck endpoints\``);
+  if (flags.has("--unsafe-fixes") && !flags.has("--fix") && !flags.has("--diff")) throw new ArgsError("--unsafe-fixes only applies with --fix or --diff");
+  if (values.has("--write-baseline")) throw new ArgsError(`${given[0]} and --write-baseline cannot be used together (record the baseline after fixing)`);
+  if (values.has("--stdin-filename")) throw new ArgsError(`${given[0]} rewrites files on disk, not standard input (--stdin-filename)`);
+  if (flags.has("--diff") && format !== "text" && format !== "full") throw new ArgsError("--diff prints a unified diff; --format does not apply to it");
 }
 
 function optionalNumber(values: Map<string, string[]>, name: string, what: string, valid: (n: number) => boolean): number | undefined {
@@ -248,6 +268,7 @@ Usage:
   stalecheck endpoints [PATH...]   list routes, their authentication and Basic Auth reach (text or
                                    json; reads the configuration and takes check's scan options)
   stalecheck probe --target URL …  race-test a running app (stalecheck help probe)
+  stalecheck server                the language server, on stdin/stdout (README: "Editors")
   stalecheck help                  show this help
 
 Report:
@@ -289,6 +310,12 @@ Exit code:
                             project is still analysed; in a repository with no commit yet, HEAD
                             means every file)
                             (flags override the configuration: [tool.stalecheck] in pyproject.toml)
+
+Fixes:
+  --fix                     apply the safe fixes and write the files; the findings left are reported
+  --unsafe-fixes            with --fix or --diff, apply the unsafe fixes too (they may change behaviour;
+                            \`stalecheck explain CODE\` says why for each)
+  --diff                    print the fixes as a unified diff instead of writing them (exit 1 if any)
 
 Resources:
   --max-file-size SIZE      skip (and report) files larger than SIZE (default: 5MB)

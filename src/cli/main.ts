@@ -66,6 +66,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   // Loaded on demand: a scan should not pay for the probe's modules at start-up.
   if (argv[0] === "probe") return (await import("../probe/cli.js")).runProbeCommand(argv.slice(1), io);
   if (argv[0] === "help" && argv[1] === "probe") return (await import("../probe/cli.js")).runProbeCommand(["--help"], io);
+  // The language server speaks JSON-RPC on the process's own stdin and stdout.
+  if (argv[0] === "server") return (await import("../server/server.js")).runServer(argv.slice(1), { input: process.stdin, output: process.stdout, stderr: io.stderr, cwd: io.cwd, env: io.env });
   let args;
   try {
     args = parseArgs(argv);
@@ -121,6 +123,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     if (args.stdinFilename !== null) {
       if (!io.readStdin) throw new UsageError("--stdin-filename: standard input cannot be read here");
       stdin = { path: args.stdinFilename, text: await io.readStdin() };
+    }
+    if (args.fix || args.diff) {
+      const scanOptions = { ...plan.scan, ...(progress ? { onFile: progress.update } : {}), ...(args.jobs !== undefined ? { jobs: args.jobs } : {}), ...(args.fileTimeoutMs !== undefined ? { fileTimeoutMs: args.fileTimeoutMs } : {}), ...cacheOptions(args.cacheDir, io, plan.projectRoot) };
+      // Loaded on demand, as the probe: a plain scan does not pay for the fixers.
+      const { runFixCommand } = await import("./fixCommand.js");
+      return await runFixCommand(args, scanOptions, plan.failOn, io, () => progress?.finish());
     }
     const result = await scan({
       ...plan.scan,

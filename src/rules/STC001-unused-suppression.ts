@@ -41,6 +41,16 @@ export const STC001: Rule = {
         { title: "Ruff: unused-noqa (RUF100)", url: "https://docs.astral.sh/ruff/rules/unused-noqa/" },
         { title: "Ruff: error suppression", url: "https://docs.astral.sh/ruff/linter/#error-suppression" },
       ],
+      fixes: {
+        available: [
+          {
+            title: "Remove the codes that suppress nothing from the comment; the whole comment when nothing else is left in it, and the whole line when the comment stood alone on it.",
+            safety: "safe",
+            why: "The comment suppresses nothing, so removing it changes no report and no behaviour. Codes of other tools (`E501`) and other remarks in the same comment are kept, and so are codes of rules that did not run.",
+          },
+        ],
+        none: "the comment cannot be read as a directive (`# stalecheck: ignore STC101` without brackets): what it meant is for you to decide.",
+      },
     },
   },
 };

@@ -75,6 +75,16 @@ export const STC101: Rule = {
         { title: "Django: Database transactions", url: "https://docs.djangoproject.com/en/stable/topics/db/transactions/" },
         { title: "PostgreSQL: Read Committed isolation level", url: "https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED" },
       ],
+      fixes: {
+        available: [
+          {
+            title: "Lock the requesting user's row (`User.objects.select_for_update().get(pk=request.user.pk)`) before the check, and run the check and its uses in one `transaction.atomic()` block (the existing one when there is one; `from django.db import transaction` is added when missing).",
+            safety: "unsafe",
+            why: "A revocation waits for the lock only if it locks or updates the user's row too (Django's admin user form saves it; a bare `user.groups.remove()` does not), so the code that revokes access may have to take the same lock; and the request now holds that lock for everything between the check and its last use.",
+          },
+        ],
+        none: "the check is a decorator (`@permission_required`) or a DRF permission class, which run before the body; when it does not read `request.user`; or in an async view, where `transaction.atomic()` does not run.",
+      },
     },
   },
   checkFunction(model, { project }) {

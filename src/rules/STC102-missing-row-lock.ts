@@ -60,6 +60,21 @@ export const STC102: Rule = {
         { title: "Django: Updating attributes based on existing fields (F expressions)", url: "https://docs.djangoproject.com/en/stable/ref/models/expressions/#f-expressions" },
         { title: "Django: update()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#update" },
       ],
+      fixes: {
+        available: [
+          {
+            title: "Fetch the checked object with `select_for_update()` and run the fetch, the check and its uses in one `transaction.atomic()` block (inside the block or `@transaction.atomic` that already holds them, when there is one).",
+            safety: "safe",
+            why: "A request that does not race does what it did before; concurrent requests for the same row now wait for each other, and the second one sees the first one's write when it checks. It is unsafe when the new block would hold an `except` clause (a database error caught inside a transaction leaves it unusable). With `select_related()` the lock is `select_for_update(of=(\"self\",))`; a queryset with `distinct()`, `values()`, `annotate()` or a set operation is not locked.",
+          },
+          {
+            title: "Make the write a compare-and-set: `if not Model.objects.filter(pk=obj.pk, <the checked condition>).update(<the fields saved>): <the check's failure branch>`, with arithmetic on a field (`obj.n += 1`, `obj.balance = obj.balance - amount`) turned into an `F()` expression.",
+            safety: "unsafe",
+            why: "Offered for a single `save()`, `delete()` or `update()` after an `if` that returns or raises. When the row changed after the check, the request now takes the failure branch after the work between them has run, and `update()` skips the model's `save()` (its signals, `auto_now` fields and overrides).",
+          },
+        ],
+        none: "the object comes from somewhere no edit can lock (DRF's `get_object()`, a helper) and the compare-and-set does not apply, or the view is async.",
+      },
     },
   },
   checkFunction(model, { project }) {

@@ -61,6 +61,16 @@ export const STC103: Rule = {
         { title: "Django: Model.refresh_from_db()", url: "https://docs.djangoproject.com/en/stable/ref/models/instances/#refreshing-objects-from-database" },
         { title: "DRF: BasicAuthentication", url: "https://www.django-rest-framework.org/api-guide/authentication/#basicauthentication" },
       ],
+      fixes: {
+        available: [
+          {
+            title: "Right before the uses, re-read the requesting user with `select_for_update()` inside `transaction.atomic()` and repeat the check on the fresh row: the `if` and its failure branch (`if not locked_user.is_staff: raise PermissionDenied`), or the test of `@staff_member_required` or `@user_passes_test(...)`, raising PermissionDenied.",
+            safety: "unsafe",
+            why: "A demotion updates the user's row, so it waits for the lock and the repeated check sees it; but a request that passed the first check can now be refused, after the slow work between the two has run (and with PermissionDenied where a decorator would have redirected to the login page).",
+          },
+        ],
+        none: "the check is an `if` with an `else` or one that neither returns nor raises, another decorator, does not read `request.user` directly, or the view is async.",
+      },
     },
   },
   checkFunction(model, { project }) {

@@ -72,6 +72,10 @@ export const STC104: Rule = {
         { title: "Django: How to use sessions", url: "https://docs.djangoproject.com/en/stable/topics/http/sessions/" },
         { title: "Celery: Tasks — state and race conditions", url: "https://docs.celeryq.dev/en/stable/userguide/tasks.html#state" },
       ],
+      fixes: {
+        available: [],
+        none: "the check and the use live in different places (a session flag, a queued task, a permission class, `dispatch()`): the check has to be repeated where the write happens, which depends on what the code means.",
+      },
     },
   },
   // Project-wide: a session flag is set in one function and trusted in another, a task is

@@ -63,6 +63,26 @@ export const STC105: Rule = {
         { title: "Django: QuerySets are lazy", url: "https://docs.djangoproject.com/en/stable/topics/db/queries/#querysets-are-lazy" },
         { title: "Django: SQLite notes (no SELECT ... FOR UPDATE)", url: "https://docs.djangoproject.com/en/stable/ref/databases/#sqlite-notes" },
       ],
+      fixes: {
+        available: [
+          {
+            title: "A lock on other rows than the checked object: fetch the checked object with `select_for_update()` too, inside the same block.",
+            safety: "safe",
+            why: "The transaction is already there; the object's row is now locked as well, so concurrent writers of it wait.",
+          },
+          {
+            title: "A lock released before the use: move the statements after the `with transaction.atomic():` block, up to the last use, into it.",
+            safety: "safe",
+            why: "The check and the writes then run while the lock is held, in the order they ran before.",
+          },
+          {
+            title: "A lock evaluated outside any transaction: open `with transaction.atomic():` around it and the statements that use the locked rows.",
+            safety: "safe",
+            why: "Evaluated outside a transaction, `select_for_update()` raises TransactionManagementError or locks for one statement; inside one it holds until the block ends. Unsafe when the new block would hold an `except` clause.",
+          },
+        ],
+        none: "the locked queryset is evaluated after its block ended (where to evaluate it depends on how the result is used), and on a SQLite-only project, which ignores `SELECT ... FOR UPDATE` whatever the code does.",
+      },
     },
   },
   checkFunction(model, { project }) {

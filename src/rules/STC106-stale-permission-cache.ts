@@ -55,6 +55,10 @@ export const STC106: Rule = {
         { title: "Django: The cache framework", url: "https://docs.djangoproject.com/en/stable/topics/cache/" },
         { title: "Python: functools.lru_cache", url: "https://docs.python.org/3/library/functools.html#functools.lru_cache" },
       ],
+      fixes: {
+        available: [],
+        none: "re-fetching the user before `has_perm()`, or removing an application cache of decisions, changes which object the rest of the code holds or what it caches: it is left to you.",
+      },
     },
   },
   checkFunction(model, { project }) {

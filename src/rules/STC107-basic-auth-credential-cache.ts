@@ -67,6 +67,10 @@ export const STC107: Rule = {
         { title: "DRF: BasicAuthentication", url: "https://www.django-rest-framework.org/api-guide/authentication/#basicauthentication" },
         { title: "Django: authenticate() and is_active", url: "https://docs.djangoproject.com/en/stable/topics/auth/customizing/#django.contrib.auth.backends.ModelBackend.user_can_authenticate" },
       ],
+      fixes: {
+        available: [],
+        none: "dropping a credential cache or adding an `is_active` test changes an authentication class's behaviour in ways only its author can judge.",
+      },
     },
   },
   // A project hook only to index each file's functions once (enclosing functions, classes that test is_active).

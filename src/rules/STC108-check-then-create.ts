@@ -60,6 +60,16 @@ export const STC108: Rule = {
         { title: "Django: UniqueConstraint", url: "https://docs.djangoproject.com/en/stable/ref/models/constraints/#uniqueconstraint" },
         { title: "Django: select_for_update()", url: "https://docs.djangoproject.com/en/stable/ref/models/querysets/#select-for-update" },
       ],
+      fixes: {
+        available: [
+          {
+            title: "Lock the row the guard reads (a quota or an account fetched before it) with `select_for_update()`, else the requesting user's row, and run the guard and the create in one `transaction.atomic()` block.",
+            safety: "unsafe",
+            why: "The lock serialises the runs of this handler; other code that creates the same rows must take the same lock for the limit to hold everywhere.",
+          },
+        ],
+        none: "the guard tests uniqueness with nothing to lock, or `get_or_create()` runs on fields no unique constraint covers: that needs a `UniqueConstraint` (a model change and its migration), which no edit of the view can make.",
+      },
     },
   },
   checkFunction(model, { project }) {

@@ -13,14 +13,17 @@ import { ResultCache } from "../cache/resultCache.js";
 import { describeError } from "../cache/safeFs.js";
 import { extractFiles } from "./extractFiles.js";
 import type { BudgetTimer } from "./pool.js";
-import { buildProject, type Project } from "../project/buildProject.js";
-import { analyse } from "../analysis/engine.js";
+import { type BuildOptions, buildProject, type Project } from "../project/buildProject.js";
+import { type AnalyseOptions, analyse } from "../analysis/engine.js";
+import type { ExtractOptions } from "../extract/extractFileFacts.js";
+import type { FileFacts } from "../extract/facts.js";
 import { UsageError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { fingerprint } from "../core/fingerprint.js";
 import type { ScanError, ScanResult, ScanStats } from "../core/result.js";
 import { type Confidence, SEVERITIES, type Severity } from "../core/severity.js";
 import { RULES, findRule, selectRules } from "../rules/registry.js";
+import type { Rule } from "../analysis/rule.js";
 import { nearest } from "../config/suggest.js";
 import { type Baseline, applyBaseline } from "../report/baseline.js";
 import { projectPaths } from "../report/paths.js";
@@ -104,6 +107,12 @@ export interface ScanOptions {
    * a test decides which file runs out of time (see `BudgetTimer` in extract/pool.ts).
    */
   testBudgetTimer?: BudgetTimer;
+  /**
+   * Receives the facts of every file read and the scan root, for callers that keep them in memory
+   * and re-analyse edits with `factsAnalyser` (the language server, --fix). The whole-tree result
+   * cache is then not consulted, so that the facts are extracted (or read from the facts cache).
+   */
+  onFacts?: (facts: readonly FileFacts[], root: string) => void;
 }
 
 
@@ -125,11 +134,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
   // Wall-clock time, for the result cache: files changed after this are not trusted by their stat.
   const startedAt = Date.now();
-  const { rules, unknown } = selectRules(options.select, options.ignore);
-  if (unknown.length > 0) {
-    const guess = nearest(unknown[0]!, RULES.flatMap((r) => [r.meta.code, r.meta.name]));
-    throw new UsageError(`unknown rule selector: ${unknown.join(", ")}${guess ? ` (did you mean ${guess}?)` : ""} (see \`stalecheck rules\`)`);
-  }
+  const rules = selectedRules(options);
   if (options.jobs !== undefined && options.jobs > MAX_JOBS) throw new UsageError(`jobs must be at most ${MAX_JOBS}, not ${options.jobs}`);
   const timeout = options.fileTimeoutMs;
   if (timeout !== undefined && !(timeout >= MIN_FILE_TIMEOUT_MS && timeout <= MAX_FILE_TIMEOUT_MS)) {
@@ -174,12 +179,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   // Asked before the scan so that a bad revision fails at once.
   const changed = options.changedSince !== undefined ? changedFiles(found.root, options.changedSince) : null;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const extract = { transactionNames: options.transactionNames ?? [] };
-  // Classes are written in views by their last name (`authentication_classes = [LegacyBasic]`).
-  const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
-  const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
-  const projectOptions = { rootName: basename(found.root), basicAuthNames, authzModels: options.sensitiveModels ?? [], checkHelpers: options.checkHelpers ?? [] };
-  const analyseOptions = { rules, includeNonRequest: options.includeNonRequest ?? false, strict: options.strict ?? false };
+  const setup = analysisSetup(options, found.root, rules);
+  const { extract, project: projectOptions } = setup;
+  // What the result cache is keyed on: the rules run and what decides which races are reported.
+  const analyseOptions = { rules, includeNonRequest: setup.analyse.includeNonRequest, strict: setup.analyse.strict ?? false };
   // Both caches key on the extractor's fingerprint, which reads the grammar: computed once.
   const factsCache = cacheSetup ? { ...cacheSetup, fingerprint: extractorFingerprint(extract), rootError: cacheRootError } : null;
   const results = factsCache
@@ -188,7 +191,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       analyse: { ...analyseOptions, rules: rules.map((r) => r.meta.code) },
     })
     : null;
-  let analysis = results?.lookup(found.files, maxFileBytes) ?? null;
+  let analysis = options.onFacts ? null : results?.lookup(found.files, maxFileBytes) ?? null;
   let extraction: ScanStats;
   if (analysis) {
     extraction = { parsed: 0, cached: found.files.length, cacheRejected: 0, cacheWriteError: null, analysisCached: true, cacheUnavailable };
@@ -202,9 +205,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       ...(options.onFile ? { onFile: options.onFile } : {}),
       ...(options.testBudgetTimer ? { startBudget: options.testBudgetTimer } : {}),
     });
+    options.onFacts?.(extracted.facts, found.root);
     const project: Project = buildProject(extracted.facts, projectOptions);
     analysis = {
-      findings: analyse(project, { ...analyseOptions, findRule }),
+      findings: analyse(project, setup.analyse),
       fileErrors: extracted.errors,
       endpoints: project.endpoints,
       settingsFiles: project.settings.files,
@@ -253,6 +257,56 @@ function stdinFile(root: string, absolute: string, text: string, skip: ((absolut
   const path = relative(root, absolute).split(sep).join("/");
   const excluded = skip?.(absolute) || (exclude.length > 0 && picomatch([...exclude], { dot: true })(path));
   return { root, files: excluded ? [] : [{ absolute, path, text }], errors: [], cacheSources: [] };
+}
+
+/** The rules `select` and `ignore` choose; an unknown selector is a usage error, with a guess. */
+function selectedRules(options: ScanOptions): Rule[] {
+  const { rules, unknown } = selectRules(options.select, options.ignore);
+  if (unknown.length > 0) {
+    const guess = nearest(unknown[0]!, RULES.flatMap((r) => [r.meta.code, r.meta.name]));
+    throw new UsageError(`unknown rule selector: ${unknown.join(", ")}${guess ? ` (did you mean ${guess}?)` : ""} (see \`stalecheck rules\`)`);
+  }
+  return rules;
+}
+
+/** What a scan's options make of facts: how files are extracted, the project built and the rules run. */
+interface AnalysisSetup {
+  extract: ExtractOptions;
+  project: BuildOptions;
+  analyse: AnalyseOptions;
+}
+
+function analysisSetup(options: ScanOptions, root: string, rules: readonly Rule[]): AnalysisSetup {
+  // Classes are written in views by their last name (`authentication_classes = [LegacyBasic]`).
+  const basicAuthClasses = (options.basicAuthClasses ?? []).flatMap((name) => [name, name.split(".").pop()!]);
+  const basicAuthNames = [...new Set([...basicAuthClasses, ...(options.basicAuthMiddleware ?? [])])];
+  return {
+    extract: { transactionNames: options.transactionNames ?? [] },
+    project: { rootName: basename(root), basicAuthNames, authzModels: options.sensitiveModels ?? [], checkHelpers: options.checkHelpers ?? [] },
+    analyse: { rules, includeNonRequest: options.includeNonRequest ?? false, strict: options.strict ?? false, findRule },
+  };
+}
+
+/**
+ * Analyses facts held in memory as `scan(options)` analyses a tree's, for the language server
+ * and --fix, which keep every file's facts and re-extract only the files that changed.
+ */
+export interface FactsAnalyser extends AnalysisSetup {
+  root: string;
+  /** The findings `scan(options)` would report for these facts: suppressions, per-file ignores, --changed-since and the baseline applied. */
+  findings(facts: readonly FileFacts[]): Finding[];
+}
+
+export function factsAnalyser(options: ScanOptions, root: string): FactsAnalyser {
+  const setup = analysisSetup(options, root, selectedRules(options));
+  const changed = options.changedSince !== undefined ? changedFiles(root, options.changedSince) : null;
+  const projectRoot = options.projectRoot !== undefined ? resolve(options.cwd ?? process.cwd(), options.projectRoot) : findProjectRoot(root, null, root);
+  const projectPath = projectPaths({ root, projectRoot });
+  return {
+    ...setup,
+    root,
+    findings: (facts) => narrowFindings(fingerprint(analyse(buildProject([...facts], setup.project), setup.analyse), projectPath), root, changed, options, projectPath).findings,
+  };
 }
 
 /**
