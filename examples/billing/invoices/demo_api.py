@@ -33,6 +33,9 @@ WALLET_START = Decimal("100.00")
 # The commit timestamp of the transaction that inserted each audit row (audit rows are
 # never updated, so xmin is the inserting transaction). Needs track_commit_timestamp = on.
 COMMITTED_AT = RawSQL('pg_xact_commit_timestamp("invoices_auditevent"."xmin")', [])
+# What the row triggers of migration 0002 record for an invoice and its payments (a view's
+# own audit lines, such as "invoice.charged", are not among them).
+TRIGGER_ACTIONS = [f"{entity}.{op}" for entity in ("invoice", "payment") for op in ("insert", "update", "delete")]
 
 
 def _fresh_invoice(customer):
@@ -167,7 +170,12 @@ def audit_log(request):
 
 @api_view(["GET"])
 def audit_since_revocation(request, username):
-    """What ``username`` did after their latest billing revocation committed (by commit time)."""
+    """What ``username`` did after their latest billing revocation committed (by commit time).
+
+    With ``?invoice=ID``: the changes to that invoice and its payments that committed after
+    the revocation, as the row triggers recorded them, whoever made them. A charge's own
+    effect, rather than the audit line a view writes about it once it has committed.
+    """
     with transaction.atomic():
         admin = User.objects.select_for_update().get(pk=request.user.pk)
         if not admin.is_staff:
@@ -177,7 +185,12 @@ def audit_since_revocation(request, username):
         revocation = events.filter(action="billing.revoked", object_id=str(user.pk)).order_by("-committed_at", "-id").first()
         if revocation is None:
             return Response({"detail": "No revocation recorded for this user."}, status=status.HTTP_404_NOT_FOUND)
-        after = list(events.filter(actor=user, committed_at__gt=revocation.committed_at).order_by("committed_at", "id"))
+        invoice = request.query_params.get("invoice")
+        if invoice is None:
+            done = events.filter(actor=user)
+        else:
+            done = events.filter(object_id=invoice, action__in=TRIGGER_ACTIONS)
+        after = list(done.filter(committed_at__gt=revocation.committed_at).order_by("committed_at", "id"))
         return Response({
             "revoked_at": revocation.committed_at.isoformat(),
             "count": len(after),
