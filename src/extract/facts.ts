@@ -141,6 +141,8 @@ export interface WriteEvent {
   fFields: string[];
   /** Lookup keywords of `get_or_create`/`update_or_create` (without `defaults`), or the fields a create sets. */
   lookupFields: string[];
+  /** `get_or_create(a=…, **kwargs)`: lookup fields the code does not name may come through the splat. */
+  openLookup?: boolean;
   /** `get_or_create`/`update_or_create`: the keys of a literal `defaults` (or `create_defaults`) dict, the other fields a created row gets. */
   defaultFields?: string[];
   /** The ORM method as written, where the op folds several (`update_or_create` for op `get_or_create`). */
@@ -333,6 +335,11 @@ export interface ModelFacts {
   uniqueSets: string[][];
   /** Fields declared `null=True`: a unique set holding one is not enforced for rows where it is NULL. */
   nullableFields?: string[];
+  /**
+   * Unique sets enforced for NULLs too: `UniqueConstraint(nulls_distinct=False)` (every field), or
+   * one over `fields` with `condition=Q(field=None)` (that field, in `fields` plus it).
+   */
+  nullSafe?: { fields: string[]; field: string | null }[];
   /** Manager or queryset classes the model installs (`objects = PageViewManager()`, `objects = Q.as_manager()`). */
   managers?: string[];
 }

@@ -365,6 +365,7 @@ function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts 
   const uniqueSets: string[][] = [["pk"], ["id"]];
   const nullable: string[] = [];
   const managers: string[] = [];
+  const nullSafe: NonNullable<ModelFacts["nullSafe"]> = [];
   for (const statement of body.namedChildren) {
     if (statement.type === "expression_statement") {
       const assignment = statement.namedChildren[0];
@@ -383,13 +384,16 @@ function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts 
       if (keywords.get("null")?.text === "True") nullable.push(normaliseField(left.text));
     } else if (statement.type === "class_definition" && field(statement, "name")?.text === "Meta") {
       const metaBody = field(statement, "body");
-      if (metaBody) readMeta(metaBody, uniqueSets);
+      if (metaBody) readMeta(metaBody, uniqueSets, nullSafe);
     }
   }
-  return { name, bases, uniqueSets, ...(nullable.length > 0 ? { nullableFields: nullable } : {}), ...(managers.length > 0 ? { managers } : {}) };
+  return {
+    name, bases, uniqueSets, ...(nullable.length > 0 ? { nullableFields: nullable } : {}), ...(nullSafe.length > 0 ? { nullSafe } : {}),
+    ...(managers.length > 0 ? { managers } : {}),
+  };
 }
 
-function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
+function readMeta(body: SyntaxNode, uniqueSets: string[][], nullSafe: NonNullable<ModelFacts["nullSafe"]>): void {
   for (const statement of body.namedChildren) {
     const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
     if (!assignment || assignment.type !== "assignment") continue;
@@ -409,9 +413,24 @@ function readMeta(body: SyntaxNode, uniqueSets: string[][]): void {
       for (const constraint of value.descendantsOfType("call")) {
         const ctor = dottedName(field(constraint, "function") ?? constraint) ?? "";
         if (!ctor.endsWith("UniqueConstraint")) continue;
-        const fields = keywordArguments(field(constraint, "arguments")).get("fields");
-        const names = fields ? stringList(fields) : [];
-        if (names.length > 0) uniqueSets.push(names.map(normaliseField));
+        const keywords = keywordArguments(field(constraint, "arguments"));
+        const fields = keywords.get("fields");
+        const names = fields ? stringList(fields).map(normaliseField) : [];
+        if (names.length === 0) continue;
+        const condition = keywords.get("condition");
+        if (!condition) {
+          uniqueSets.push(names);
+          if (keywords.get("nulls_distinct")?.text === "False") nullSafe.push({ fields: names, field: null });
+          continue;
+        }
+        // A partial constraint holds among the rows its condition selects: a lookup that fixes the
+        // condition's fields too (`Q(is_active=True)` with `is_active=` in the lookup) is covered.
+        const conditionFields = [...new Set(condition.descendantsOfType("keyword_argument").map((k) => field(k, "name")?.text ?? "").filter((k) => k !== ""))];
+        const only = conditionFields.length === 1 ? condition.descendantsOfType("keyword_argument")[0]! : null;
+        const value = only?.childForFieldName("value")?.text;
+        const nullField = !only ? null : conditionFields[0]!.endsWith("__isnull") ? (value === "True" ? conditionFields[0]!.slice(0, -"__isnull".length) : null) : value === "None" ? conditionFields[0]! : null;
+        if (nullField !== null && !nullField.includes("__")) nullSafe.push({ fields: names, field: normaliseField(nullField) });
+        else uniqueSets.push([...new Set([...names, ...conditionFields.map((k) => normaliseField(k.replace(/__\w+$/, "")))])]);
       }
     }
   }

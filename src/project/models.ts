@@ -45,6 +45,7 @@ export function indexModels(files: readonly FileFacts[], rootName: string | unde
         ? {
           name: model.name, bases: model.bases, uniqueSets: known.uniqueSets.filter((s) => model.uniqueSets.some((t) => sameSet(s, t))),
           nullableFields: [...new Set([...(known.nullableFields ?? []), ...(model.nullableFields ?? [])])],
+          nullSafe: [...(known.nullSafe ?? []), ...(model.nullSafe ?? [])],
         }
         : { ...model, uniqueSets: [...model.uniqueSets] });
     }
@@ -159,20 +160,35 @@ export function uniqueCovers(index: ModelIndex, model: string | null, fields: st
   if (!model) return false;
   const facts = index.byName.get(model);
   if (!facts) return false;
-  const nullable = maybeNull.length > 0 ? nullableFields(index, facts) : new Set<string>();
-  return facts.uniqueSets.some((set) => set.length > 0 && set.every((f) => fields.includes(f) && !(nullable.has(f) && maybeNull.includes(f))));
+  const lineage = withBases(index, facts);
+  const nullable = new Set(lineage.flatMap((m) => m.nullableFields ?? []));
+  const nullSafe = lineage.flatMap((m) => m.nullSafe ?? []);
+  // NULL in `f` escapes the set unless a constraint also holds for NULLs (`nulls_distinct=False`,
+  // or a partial one on the rest of the set with `condition=Q(f=None)`).
+  const escapes = (set: string[], f: string): boolean => nullable.has(f) && maybeNull.includes(f) &&
+    !nullSafe.some((s) => (s.field === null && set.every((x) => s.fields.includes(x))) || (s.field === f && s.fields.every((x) => fields.includes(x))));
+  // A partial constraint with `condition=Q(f=None)` covers rows the code creates with `f` NULL:
+  // given None, or not given at all.
+  const partial = nullSafe.some((s) => s.field !== null && s.fields.every((x) => fields.includes(x)) && (!fields.includes(s.field) || maybeNull.includes(s.field)));
+  return partial || facts.uniqueSets.some((set) => set.length > 0 && set.every((f) => fields.includes(f) && !escapes(set, f)));
 }
 
-/** The nullable fields of a model and of the bases it inherits from. */
-function nullableFields(index: ModelIndex, model: ModelFacts): ReadonlySet<string> {
-  const out = new Set(model.nullableFields ?? []);
+/** The fields a model (or a base it inherits from) declares `null=True`. */
+export function nullableFields(index: ModelIndex, model: string): Set<string> {
+  const facts = index.byName.get(model);
+  return new Set(facts ? withBases(index, facts).flatMap((m) => m.nullableFields ?? []) : []);
+}
+
+/** A model and the bases it inherits from. */
+function withBases(index: ModelIndex, model: ModelFacts): ModelFacts[] {
+  const out = [model];
   const seen = new Set<string>([model.name]);
   const queue = [...model.bases];
   while (queue.length > 0) {
     const base = index.byName.get(queue.shift()!.split(".").pop()!);
     if (!base || seen.has(base.name)) continue;
     seen.add(base.name);
-    for (const f of base.nullableFields ?? []) out.add(f);
+    out.push(base);
     queue.push(...base.bases);
   }
   return out;

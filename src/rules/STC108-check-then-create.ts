@@ -5,7 +5,7 @@ import { atomicContaining, inScopes, locksIn } from "../analysis/scopes.js";
 import { describeWindow } from "../analysis/window.js";
 import type { CheckEvent, FetchEvent, WriteEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
-import { isExternalModel, uniqueCovers } from "../project/models.js";
+import { isExternalModel, nullableFields, uniqueCovers } from "../project/models.js";
 
 export const STC108: Rule = {
   meta: {
@@ -105,7 +105,8 @@ export const STC108: Rule = {
       // A unique set the guard or the create covers decides (the second insert fails), safe only
       // where the IntegrityError is handled; unhandled, the losing request fails with a 500.
       const constrained = write.lookupFields.includes("pk") || write.lookupFields.includes("id") ||
-        guarding.some((g) => uniqueCovers(project.models, g.query!.model, g.query!.filterFields)) ||
+        // A guard on the primary key says nothing of a create that lets the database pick a new one.
+        guarding.some((g) => uniqueCovers(project.models, g.query!.model, g.query!.filterFields.filter((f) => f !== "pk" && f !== "id"))) ||
         uniqueCovers(project.models, write.query.model, [...write.lookupFields, ...(write.defaultFields ?? [])], write.maybeNullFields);
       if (constrained && integrityHandled(model, write.pos)) continue;
       const guard = guarding[guarding.length - 1]!;
@@ -214,14 +215,21 @@ function unsafeGetOrCreate(model: FunctionModel, project: Project, write: WriteE
   if (!modelName || !project.models.definedModels.has(modelName)) return null;
   const lookup = [...new Set([...write.query!.filterFields, ...write.lookupFields])];
   // A unique set that also takes the defaults: the losing create fails and get_or_create reads the winner's row.
-  if (lookup.length === 0 || uniqueCovers(project.models, modelName, [...lookup, ...(write.defaultFields ?? [])], write.maybeNullFields)) return null;
+  const maybeNull = write.maybeNullFields ?? [];
+  if (lookup.length === 0 || uniqueCovers(project.models, modelName, [...lookup, ...(write.defaultFields ?? [])], maybeNull)) return null;
+  // `**kwargs` may carry the fields of any unique set: only a model with none beyond its key is known unguarded.
+  if (write.openLookup && project.models.byName.get(modelName)!.uniqueSets.some((set) => !(set.length === 1 && (set[0] === "pk" || set[0] === "id")))) return null;
   if (lockedBefore(model, write.pos, write.pos)) return null;
+  const nullEscapes = maybeNull.length > 0 && uniqueCovers(project.models, modelName, [...lookup, ...(write.defaultFields ?? [])]);
+  const nullable = nullableFields(project.models, modelName);
   return {
     severity: "medium",
     confidence: "high",
     check: { site: write.site, kind: "exists" },
     use: { site: write.site, kind: "create" },
-    message: `\`${write.method ?? "get_or_create"}()\` on line ${write.site.line} looks up ${modelName} by (${lookup.join(", ")}), which no unique constraint covers: two concurrent calls can both miss and both create.`,
+    message: `\`${write.method ?? "get_or_create"}()\` on line ${write.site.line} looks up ${modelName} by (${lookup.join(", ")}), which no unique constraint covers` +
+      (nullEscapes ? ` when ${maybeNull.filter((f) => nullable.has(f)).join(" or ")} is None (the value may be None here, and the database treats NULLs as distinct)` : "") +
+      `: two concurrent calls can both miss and both create.`,
     remediation: `Add \`models.UniqueConstraint(fields=[${lookup.map((f) => `"${f}"`).join(", ")}], name=...)\` to ${modelName} (Django then retries the get after the IntegrityError), or lock the owning row with \`select_for_update()\` inside \`transaction.atomic()\` first.`,
     race: rowsRace(),
     window: { from: write.pos, to: write.pos },

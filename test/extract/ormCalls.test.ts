@@ -201,3 +201,24 @@ describe("refresh_from_db", () => {
     expect(x.events("refresh").map((r) => [r.def, r.locked])).toEqual([[inv, false], [inv, true], [-1, false]]);
   });
 });
+
+describe("get-or-create facts", () => {
+  it("reads super().update_or_create() in a manager built with from_queryset() as a get_or_create of the manager's rows", async () => {
+    const x = await extract(py`
+      class DraftManager(models.Manager.from_queryset(DraftQuerySet)):
+          def store(self, owner, **kwargs):
+              return super().update_or_create(owner=owner, **kwargs)
+    `, "DraftManager.store");
+    expect(x.events("write")[0]).toMatchObject({ op: "get_or_create", method: "update_or_create", query: { source: "self" }, lookupFields: ["owner"], openLookup: true });
+  });
+
+  it("takes the lookups from the call's own keywords and Q objects, not from calls in their values", async () => {
+    const x = await extract(py`
+      def keep(request, obj):
+          State.objects.get_or_create(content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False), key=1)
+          State.objects.filter(Q(a=1) | Q(b=2), c=3).exists()
+    `, "keep");
+    expect(x.events("write")[0]!.query!.filterFields).toEqual(["content_type", "key"]);
+    expect(x.events("check")[0]!.query!.filterFields).toEqual(["a", "b", "c"]);
+  });
+});

@@ -64,6 +64,7 @@ function querysetMethod(
       write.event.method = method.replace(/^a(?=(get|update)_or_create$)/, "");
       const defaults = [keywords.get("defaults"), keywords.get("create_defaults")].flatMap((d) => (d ? dictStringKeys(d) : []));
       if (defaults.length > 0) write.event.defaultFields = defaults.map(normaliseField);
+      if (splat) write.event.openLookup = true;
     }
     return write;
   }

@@ -53,6 +53,11 @@ export function ormBase(b: FunctionBuilder, receiver: SyntaxNode): QuerysetBase 
   let throughCustom = false;
   for (;;) {
     if (b.notOrm.has(node.id)) break;
+    // `super().get_or_create(...)` in a custom manager: the parent manager, over the same rows as `self`.
+    if (node.type === "call" && field(node, "function")?.text === "super" && inManagerClass(b)) {
+      root = { query: unknownModel("self"), defs: [], builtPos: node.startIndex };
+      break;
+    }
     if (node.type !== "call") {
       root = ormRoot(b, node);
       break;
@@ -100,10 +105,15 @@ export function ormBase(b: FunctionBuilder, receiver: SyntaxNode): QuerysetBase 
   return { query, defs: [...defs], builtPos: root.builtPos };
 }
 
+/** A method of a custom Manager or QuerySet (`class M(models.Manager)`, `class M(Manager.from_queryset(QS))`). */
+function inManagerClass(b: FunctionBuilder): boolean {
+  return b.site.classBases.some((base) => /(Manager|QuerySet)(\.from_queryset\([\w.]*\))?$/.test(base));
+}
+
 /** The start of an ORM chain: `Model.objects`, a queryset variable, a related manager. */
 function ormRoot(b: FunctionBuilder, node: SyntaxNode): QuerysetBase | null {
   // Inside a custom Manager or QuerySet, `self` is the queryset (`return self.select_for_update()`).
-  if (node.type === "identifier" && node.text === "self" && b.site.classBases.some((base) => /(Manager|QuerySet)$/.test(base))) {
+  if (node.type === "identifier" && node.text === "self" && inManagerClass(b)) {
     return { query: unknownModel("self"), defs: [], builtPos: node.startIndex };
   }
   if (node.type === "identifier") {
@@ -153,21 +163,24 @@ export function refine(b: FunctionBuilder, query: QueryShape, ...argLists: (Synt
   if (lists.length === 0) return query;
   const fields = new Set(query.filterFields);
   let refsUser = query.filterRefsUser;
-  const stack: SyntaxNode[] = [...lists];
+  // Lookups are the call's own keywords and those of `Q(...)` objects, not the keywords of other
+  // calls in their values (`content_type=get_for_model(x, for_concrete_model=False)`).
+  const stack: { node: SyntaxNode; lookup: boolean }[] = lists.map((node) => ({ node, lookup: true }));
   while (stack.length > 0) {
-    const node = stack.pop()!;
+    const { node, lookup } = stack.pop()!;
     if (node.type === "keyword_argument") {
       const name = field(node, "name")?.text;
-      if (name && name !== "defaults" && name !== "create_defaults") fields.add(normaliseField(name));
+      if (name && lookup && name !== "defaults" && name !== "create_defaults") fields.add(normaliseField(name));
       const value = field(node, "value");
-      if (value) stack.push(value);
+      if (value) stack.push({ node: value, lookup: false });
       continue;
     }
     if (node.type === "identifier" || node.type === "attribute") {
       if (mentionsUser(b, node)) refsUser = true;
       if (node.type === "identifier") continue;
     }
-    for (const child of node.namedChildren) stack.push(child);
+    const isQ = node.type === "call" && /^(\w+\.)*Q$/.test(field(node, "function")?.text ?? "");
+    for (const child of node.namedChildren) stack.push({ node: child, lookup: isQ || (lookup && node.type !== "call") });
   }
   return { ...query, filterFields: [...fields].sort(), filterRefsUser: refsUser };
 }
