@@ -3,6 +3,7 @@ import type { CheckEvent, FileFacts, FunctionFacts, QueryShape } from "../extrac
 import { type Project } from "../project/buildProject.js";
 import { functionKey } from "../project/callGraph.js";
 import { locksThroughCustomMethod } from "../project/locks.js";
+import { isDrfPermissionDispatch } from "../project/permissions.js";
 import { resolveEvents, withDeclaredChecks } from "../project/resolvedEvents.js";
 import { requestTransaction } from "../project/transactions.js";
 import { viewModel } from "../project/viewModels.js";
@@ -32,7 +33,10 @@ function modelCore(project: Project, file: FileFacts, fn: FunctionFacts): ModelC
     if (ofManager && query.source === "self") return { ...query, model: ofManager, source: ofManager };
     return query;
   };
+  // `self.check_permissions(request)` under AllowAny/IsAuthenticated only authenticates.
+  const authenticationOnly = project.authenticationOnlyDispatch.has(functionKey(file, fn));
   const events = [...inherited, ...withDeclaredChecks(file, fn, resolveEvents(project, file, fn), project.checkHelpers)]
+    .filter((e) => !(authenticationOnly && e.type === "check" && isDrfPermissionDispatch(e)))
     .map((e) => {
       if (e.type === "fetch") {
         const query = lockedQuery(typed(e.query));

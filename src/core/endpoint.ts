@@ -5,6 +5,13 @@ export interface Handler {
   file: string;
   function: string;
   methods: string[];
+  /**
+   * DRF class-based views: the permission classes of this handler's action, as written
+   * (narrowed by `get_permissions()` per `self.action` and by `@action(permission_classes=…)`).
+   */
+  permissions?: string[];
+  /** The scanned-tree classes among `permissions`, resolved. */
+  permissionClasses?: { file: string; name: string }[];
 }
 
 export interface Endpoint {
@@ -20,8 +27,9 @@ export interface Endpoint {
   viewClass: { file: string; name: string } | null;
   drf: boolean;
   authentication: string[];
+  /** Every handler's permission classes, as written (each handler's own in `Handler.permissions`). */
   permissions: string[];
-  /** Permission classes defined in the scanned tree, resolved. */
+  /** Permission classes defined in the scanned tree, resolved (of every handler). */
   permissionClasses: { file: string; name: string }[];
   basicAuth: boolean;
   basicAuthReasons: string[];

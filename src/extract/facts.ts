@@ -358,6 +358,42 @@ export interface ClassFacts {
   attrs: Record<string, string[]>;
   /** The class body decodes `Authorization: Basic …` credentials itself. */
   decodesBasicAuth: boolean;
+  /** The class defines `get_permissions()`: what it returns per `self.action`. */
+  getPermissions?: GetPermissionsFacts;
+  /** Class-level dicts of permission class lists keyed by action (`permission_classes_by_action`). */
+  permissionDicts?: Record<string, Record<string, string[]>>;
+}
+
+/** When a `get_permissions()` rule applies: `self.action` is (or, `negated`, is not) one of `actions`. */
+export interface ActionTest {
+  actions: string[];
+  negated: boolean;
+  /**
+   * The condition tests something more than the action (or nothing readable): for the actions
+   * it names (every action when `actions` is empty) the rule may or may not apply.
+   */
+  uncertain: boolean;
+}
+
+/** What a `get_permissions()` branch returns. */
+export type PermissionOutcome =
+  | { kind: "classes"; names: string[] }
+  /** The view's `permission_classes` (an `@action(permission_classes=…)` override for that action). */
+  | { kind: "class" }
+  /** `self.<attr>[self.action]` or `.get(self.action, fallback)`, `attr` a class dict. */
+  | { kind: "by-action"; attr: string; fallback?: { kind: "classes"; names: string[] } | { kind: "class" } }
+  | { kind: "unknown" };
+
+/** First matching rule wins; `test` null matches every action. */
+export interface PermissionRule {
+  test: ActionTest | null;
+  outcome: PermissionOutcome;
+}
+
+export interface GetPermissionsFacts {
+  rules: PermissionRule[];
+  /** The body was not understood: the permissions of every action are unknown. */
+  opaque: boolean;
 }
 
 /** Where a URL pattern sends requests. */

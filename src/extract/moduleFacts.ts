@@ -5,6 +5,7 @@
  */
 import type { SyntaxNode } from "../parse/parser.js";
 import type { ClassFacts, Directive, ModelFacts, ParseProblem, RouterRegistration, SettingAssignment, SettingsFacts, UrlEntry } from "./facts.js";
+import { readGetPermissions, readPermissionDict } from "./actionPermissionFacts.js";
 import {
   classNameList, readRouterRegistration, readSettingAssignment, readSettingCall, readSettingsModuleDefault, readUrlAppend, readUrlpatterns,
 } from "./djangoFacts.js";
@@ -174,10 +175,16 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
   const bases = superclasses
     ? positionalArguments(superclasses).map((b) => dottedName(b) ?? b.text)
     : [];
-  scan.classes.push({
+  const cls: ClassFacts = {
     name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` },
     attrs: body ? readClassAttrs(body) : {}, decodesBasicAuth: BASIC_AUTH_DECODING.test(definition.text),
-  });
+  };
+  // DRF's per-action permissions: only classes that have them carry the facts.
+  const getPermissions = body ? readGetPermissions(body) : null;
+  if (getPermissions) cls.getPermissions = getPermissions;
+  const permissionDicts = body ? readPermissionDicts(body) : null;
+  if (permissionDicts) cls.permissionDicts = permissionDicts;
+  scan.classes.push(cls);
   // A model: a base named like one, or model field declarations or model options (abstract bases
   // hide the name). A class that only inherits from a model is found by the project stage.
   const notModel = bases.some((b) => /Serializer|Form|Admin|FilterSet|Schema|Test|Factory/.test(b));
@@ -347,6 +354,20 @@ function readClassAttrs(body: SyntaxNode): Record<string, string[]> {
     }
   }
   return attrs;
+}
+
+/** Class-level dicts of permission class lists by action; null when the class has none. */
+function readPermissionDicts(body: SyntaxNode): Record<string, Record<string, string[]>> | null {
+  let out: Record<string, Record<string, string[]>> | null = null;
+  for (const statement of body.namedChildren) {
+    const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
+    if (!assignment || assignment.type !== "assignment") continue;
+    const left = field(assignment, "left");
+    const right = field(assignment, "right");
+    const dict = left?.type === "identifier" && right ? readPermissionDict(left.text, right) : null;
+    if (dict) (out ??= {})[left!.text] = dict;
+  }
+  return out;
 }
 
 /** Field declarations (`models.CharField(...)`, `fields.ForeignKey(...)`), or a Meta with model options. */

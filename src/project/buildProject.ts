@@ -12,7 +12,7 @@ import { EndpointReach } from "./endpointReach.js";
 import { lockingQuerysetMethods } from "./locks.js";
 import { type ModelIndex, indexModels } from "./models.js";
 import { ModuleIndex } from "./modules.js";
-import { permissionChecks } from "./permissions.js";
+import { authenticationOnlyDispatch, permissionChecks } from "./permissions.js";
 import { buildRoutes } from "./routes.js";
 import { type ProjectSettings, readSettings } from "./settings.js";
 import { type HelperSummary, summarise } from "./summaries.js";
@@ -34,6 +34,11 @@ export interface Project {
   writes: WriteIndex;
   /** Authorization checks of DRF permission classes, by the function they run before (`functionKey`). */
   permissionChecks: Map<string, CheckEvent[]>;
+  /**
+   * DRF view methods (`functionKey`) whose `self.check_permissions()`/`check_object_permissions()`
+   * run only authentication-only permission classes: no authorization decision to go stale.
+   */
+  authenticationOnlyDispatch: ReadonlySet<string>;
   /** Methods of custom managers/querysets in the tree that return a `select_for_update()` queryset. */
   lockingQuerysetMethods: ReadonlySet<string>;
   /** Names of functions the configuration declares authorization checks (`check-helpers`). */
@@ -63,7 +68,8 @@ export function buildProject(files: FileFacts[], options: BuildOptions = {}): Pr
     files, index, settings, models, calls, summaries, endpoints, reach,
     writes: new WriteIndex(files, index, reach),
     basicAuthCode: basicAuthCode(files, index, { basicAuthNames: options.basicAuthNames ?? [] }),
-    permissionChecks: permissionChecks(index, { index, calls, summaries, models }, endpoints),
+    permissionChecks: permissionChecks(index, { index, calls, summaries, models }, endpoints, settings),
+    authenticationOnlyDispatch: authenticationOnlyDispatch(files, index, settings),
     lockingQuerysetMethods: lockingQuerysetMethods(files, index),
     checkHelpers: new Set(options.checkHelpers ?? []),
   };

@@ -8,38 +8,96 @@ import type { Endpoint } from "../core/endpoint.js";
 import type { CheckEvent, FileFacts, FunctionFacts } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { functionKey } from "./callGraph.js";
-import { findMethod } from "./classes.js";
+import { authenticationOnly, methodPermissions } from "./actionPermissions.js";
+import { findMethod, isDrfView, resolveClassName } from "./classes.js";
 import type { ModuleIndex } from "./modules.js";
 import { type EventLinks, resolveEvents } from "./resolvedEvents.js";
+import type { ProjectSettings } from "./settings.js";
 
 /** Methods DRF runs after check_permissions()/check_object_permissions() on the same request. */
 const DRF_WRITE_HOOKS = ["perform_create", "perform_update", "perform_destroy", "create", "update", "partial_update", "destroy"];
 
-/** Checks by the function they run before (`functionKey`), each with the file of its permission class. */
-export function permissionChecks(index: ModuleIndex, links: EventLinks, endpoints: readonly Endpoint[]): Map<string, CheckEvent[]> {
+/**
+ * Checks by the function they run before (`functionKey`), each with the file of its permission
+ * class: a handler gets those of its own action's classes, a write hook those of the actions it
+ * serves (`perform_update`: update, partial_update).
+ */
+export function permissionChecks(index: ModuleIndex, links: EventLinks, endpoints: readonly Endpoint[], settings: ProjectSettings): Map<string, CheckEvent[]> {
   const out = new Map<string, CheckEvent[]>();
+  const add = (key: string, checks: CheckEvent[]) => {
+    if (checks.length === 0) return;
+    const list = out.get(key) ?? [];
+    for (const check of checks) if (!list.some((c) => c.file === check.file && c.pos === check.pos)) list.push(check);
+    out.set(key, list);
+  };
+  const hooksDone = new Set<string>();
   for (const endpoint of endpoints) {
     if (endpoint.permissionClasses.length === 0) continue;
-    const checks: CheckEvent[] = [];
-    for (const ref of endpoint.permissionClasses) {
-      for (const method of ["has_permission", "has_object_permission"]) {
-        const found = methodOfClass(index, ref, method);
-        if (!found) continue;
-        for (const event of resolveEvents(links, found.file, found.fn)) {
-          if (event.type === "check" && AUTHZ_CHECK_KINDS.has(event.kind)) checks.push({ ...event, file: found.file.path });
-        }
+    for (const handler of endpoint.handlers) add(functionKey(handler.file, handler.function), classChecks(index, links, handler.permissionClasses ?? endpoint.permissionClasses));
+    const viewFile = endpoint.viewClass ? index.fileAt(endpoint.viewClass.file) : null;
+    const cls = viewFile ? index.classNamed(viewFile, endpoint.viewClass!.name) : null;
+    if (!viewFile || !cls) continue;
+    for (const hook of DRF_WRITE_HOOKS) {
+      const found = findMethod(index, viewFile, cls, hook);
+      const key = found ? `${functionKey(viewFile.path, cls.name)}|${hook}` : null;
+      if (!found || hooksDone.has(key!)) continue;
+      hooksDone.add(key!);
+      const perms = methodPermissions(index, settings, viewFile, cls, found.fn) ?? [];
+      const refs = perms.flatMap((p) => resolvePermissionClasses(index, p.file, p.names));
+      add(functionKey(found.file, found.fn), classChecks(index, links, refs));
+    }
+  }
+  return out;
+}
+
+/** `self.check_permissions(request)`, `self.check_object_permissions(request, obj)`: DRF's own dispatch to the view's permission classes. */
+export function isDrfPermissionDispatch(event: CheckEvent): boolean {
+  return event.receiver === "self" && (event.method === "check_permissions" || event.method === "check_object_permissions");
+}
+
+/**
+ * Methods of DRF views (`functionKey`) that call DRF's own check_permissions() or
+ * check_object_permissions() while every permission class of their actions only authenticates
+ * (AllowAny, IsAuthenticated): those calls decide nothing a concurrent request could revoke.
+ */
+export function authenticationOnlyDispatch(files: readonly FileFacts[], index: ModuleIndex, settings: ProjectSettings): Set<string> {
+  const out = new Set<string>();
+  for (const file of files) {
+    for (const fn of file.functions) {
+      if (!fn.className || !fn.events.some((e) => e.type === "check" && isDrfPermissionDispatch(e))) continue;
+      const cls = index.classNamed(file, fn.className);
+      if (!cls || !isDrfView(index, file, cls)) continue;
+      // A view (or a scanned base) that redefines the dispatch decides for itself.
+      if (findMethod(index, file, cls, "check_permissions") || findMethod(index, file, cls, "check_object_permissions")) continue;
+      const perms = methodPermissions(index, settings, file, cls, fn);
+      if (perms && perms.length > 0 && perms.every((p) => authenticationOnly(index, p))) out.add(functionKey(file, fn));
+    }
+  }
+  return out;
+}
+
+/** The authorization checks `has_permission` and `has_object_permission` of these classes make. */
+function classChecks(index: ModuleIndex, links: EventLinks, refs: readonly { file: string; name: string }[]): CheckEvent[] {
+  const checks: CheckEvent[] = [];
+  for (const ref of refs) {
+    for (const method of ["has_permission", "has_object_permission"]) {
+      const found = methodOfClass(index, ref, method);
+      if (!found) continue;
+      for (const event of resolveEvents(links, found.file, found.fn)) {
+        if (event.type === "check" && AUTHZ_CHECK_KINDS.has(event.kind)) checks.push({ ...event, file: found.file.path });
       }
     }
-    if (checks.length === 0) continue;
-    const targets = endpoint.handlers.map((h) => functionKey(h.file, h.function));
-    for (const hook of endpoint.viewClass ? DRF_WRITE_HOOKS : []) {
-      const found = methodOfClass(index, endpoint.viewClass!, hook);
-      if (found) targets.push(functionKey(found.file, found.fn));
-    }
-    for (const key of targets) {
-      const list = out.get(key) ?? [];
-      for (const check of checks) if (!list.some((c) => c.file === check.file && c.pos === check.pos)) list.push(check);
-      out.set(key, list);
+  }
+  return checks;
+}
+
+/** Names written in a file (or dotted settings strings) resolved to scanned classes; `IsA | IsB` names both. */
+export function resolvePermissionClasses(index: ModuleIndex, file: FileFacts, names: readonly string[]): { file: string; name: string }[] {
+  const out: { file: string; name: string }[] = [];
+  for (const name of names) {
+    for (const part of name.split(/[|&]/).map((p) => p.replace(/[()\s~]/g, "")).filter(Boolean)) {
+      const symbol = resolveClassName(index, file, part);
+      if (symbol.kind === "class" && !out.some((r) => r.file === symbol.file.path && r.name === symbol.cls.name)) out.push({ file: symbol.file.path, name: symbol.cls.name });
     }
   }
   return out;

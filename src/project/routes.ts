@@ -5,9 +5,11 @@
  */
 import type { Endpoint, Handler } from "../core/endpoint.js";
 import type { ClassFacts, FileFacts, FunctionFacts, UrlEntry } from "../extract/facts.js";
+import { type ActionPermissions, actionPermissions, isViewSet } from "./actionPermissions.js";
 import { type AuthClass, type BasicAuthOptions, decideBasicAuth } from "./basicAuthReach.js";
-import { ancestorNames, ancestors, classAttr, findMethod, isDrfView, resolveClassName } from "./classes.js";
+import { ancestorNames, ancestors, classAttr, findMethod, isDrfView } from "./classes.js";
 import type { ModuleIndex } from "./modules.js";
+import { resolvePermissionClasses } from "./permissions.js";
 import type { ProjectSettings } from "./settings.js";
 
 const HTTP_METHODS = ["get", "post", "put", "patch", "delete", "head", "options"];
@@ -107,7 +109,7 @@ function functionEndpoint(index: ModuleIndex, file: FileFacts, fn: FunctionFacts
     route, methods: methods.length > 0 ? methods : ["ANY"], view: `${index.nameOf(file)}.${fn.name}`, urlFile: urlFile.path, urlLine: line,
     handlers: [{ file: file.path, function: fn.name, methods: methods.length > 0 ? methods : ["ANY"] }], viewClass: null, drf,
     authentication: authentication.map((a) => a.name), permissions, basicAuth: false, basicAuthReasons: [],
-    permissionClasses: drf ? resolveClasses(index, file, permissions) : [],
+    permissionClasses: drf ? resolvePermissionClasses(index, file, permissions) : [],
   };
   decideBasicAuth(endpoint, index, file, authentication, settings, options, { decorators: fn.decorators, decodes: fn.decodesBasicAuth });
   return endpoint;
@@ -172,31 +174,36 @@ function finishClassEndpoint(
 ): Endpoint {
   const drf = isDrfView(index, file, cls);
   const authAttr = classAttr(index, file, cls, "authentication_classes");
-  const permAttr = classAttr(index, file, cls, "permission_classes");
   const authentication = drf ? (authAttr ? authAttr.values.map((name) => ({ name, file: authAttr.file, source: `authentication_classes on ${cls.name}` })) : settingsAuthentication(settings)) : [];
-  const permissions = drf ? (permAttr ? permAttr.values : settingsPermissions(settings)) : ancestorNames(index, file, cls).filter((n) => /PermissionRequiredMixin|UserPassesTestMixin|LoginRequiredMixin/.test(n));
+  let permissions = ancestorNames(index, file, cls).filter((n) => /PermissionRequiredMixin|UserPassesTestMixin|LoginRequiredMixin/.test(n));
+  const permissionClasses: { file: string; name: string }[] = [];
+  if (drf) {
+    // Each handler runs the classes of its own action; the endpoint lists them all.
+    // A view whose handlers are all inherited from DRF's generics still runs its classes.
+    const viewSet = isViewSet(index, file, cls);
+    permissions = [];
+    const record = (perms: ActionPermissions) => {
+      const refs = resolvePermissionClasses(index, perms.file, perms.names);
+      for (const name of perms.names) if (!permissions.includes(name)) permissions.push(name);
+      for (const ref of refs) if (!permissionClasses.some((r) => r.file === ref.file && r.name === ref.name)) permissionClasses.push(ref);
+      return refs;
+    };
+    if (!viewSet || handlers.length === 0) record(actionPermissions(index, settings, file, cls, null));
+    for (const handler of handlers) {
+      const perms = actionPermissions(index, settings, file, cls, viewSet ? handler.function.split(".").pop()! : null);
+      handler.permissions = perms.names;
+      handler.permissionClasses = record(perms);
+    }
+  }
   const methods = [...new Set(handlers.flatMap((h) => h.methods))].sort();
   const endpoint: Endpoint = {
     route, methods: methods.length > 0 ? methods : ["ANY"], view: `${index.nameOf(file)}.${cls.name}`, urlFile: urlFile.path, urlLine: line,
     handlers, viewClass: { file: file.path, name: cls.name }, drf,
     authentication: authentication.map((a) => a.name), permissions, basicAuth: false, basicAuthReasons: [],
-    permissionClasses: drf ? resolveClasses(index, permAttr?.file ?? file, permissions) : [],
+    permissionClasses,
   };
   decideBasicAuth(endpoint, index, file, authentication, settings, options, { decorators: [], decodes: cls.decodesBasicAuth });
   return endpoint;
-}
-
-/** Names written in the view's module (or dotted settings strings) resolved to scanned classes. */
-function resolveClasses(index: ModuleIndex, file: FileFacts, names: string[]): { file: string; name: string }[] {
-  const out: { file: string; name: string }[] = [];
-  for (const name of names) {
-    // `IsOwner | IsAdmin` and `IsOwner & IsStaff` compose classes.
-    for (const part of name.split(/[|&]/).map((p) => p.replace(/[()\s~]/g, "")).filter(Boolean)) {
-      const symbol = resolveClassName(index, file, part);
-      if (symbol.kind === "class") out.push({ file: symbol.file.path, name: symbol.cls.name });
-    }
-  }
-  return out;
 }
 
 function settingsAuthentication(settings: ProjectSettings): AuthClass[] {

@@ -108,5 +108,11 @@ function privileged(index: ModuleIndex, file: FileFacts, fn: FunctionFacts, endp
   if (cls && ancestorNames(index, file, cls).some((n) => ADMIN_BASES.test(n))) return true;
   // `@staff_member_required`, or `if not request.user.is_staff: raise` before the rest of the body.
   if (fn.events.some((e) => e.type === "check" && e.kind === "staff" && (e.guard === "decorator" || (e.negated === true && (e.whenFalse?.length ?? 0) > 0)))) return true;
-  return endpoints.length > 0 && endpoints.every((e) => e.permissions.some((p) => STAFF_ONLY.test(p)));
+  // A handler runs its own action's classes; other code of the view, those of every handler.
+  const staffOnly = (names: readonly string[]) => names.some((p) => STAFF_ONLY.test(p));
+  return endpoints.length > 0 && endpoints.every((e) => {
+    const own = e.handlers.filter((h) => h.file === file.path && h.function === fn.name);
+    const handlers = own.length > 0 ? own : e.handlers;
+    return handlers.length > 0 ? handlers.every((h) => staffOnly(h.permissions ?? e.permissions)) : staffOnly(e.permissions);
+  });
 }
