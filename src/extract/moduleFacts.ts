@@ -172,8 +172,13 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
     return;
   }
   const superclasses = field(definition, "superclasses");
+  // A typed base (`GenericAPIView[Any]`, `ModelViewSet[Invoice]`, as django-stubs has it) is
+  // the class it subscripts.
   const bases = superclasses
-    ? positionalArguments(superclasses).map((b) => dottedName(b) ?? b.text)
+    ? positionalArguments(superclasses).map((b) => {
+        const base = b.type === "subscript" ? (field(b, "value") ?? b) : b;
+        return dottedName(base) ?? b.text;
+      })
     : [];
   const cls: ClassFacts = {
     name: qualifiedName, bases, site: { line: definition.startPosition.row + 1, column: 1, endLine: definition.endPosition.row + 1, text: `class ${name}` },

@@ -4,12 +4,12 @@
  * handler and the write hooks they run before. DRF evaluates them in initial() and
  * get_object(), before the handler, outside any transaction the handler opens.
  */
-import type { Endpoint } from "../core/endpoint.js";
+import type { Endpoint, Handler } from "../core/endpoint.js";
 import type { CheckEvent, FileFacts, FunctionFacts } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import { functionKey } from "./callGraph.js";
 import { authenticationOnly, methodPermissions } from "./actionPermissions.js";
-import { findMethod, isDrfView, resolveClassName } from "./classes.js";
+import { ancestorNames, findMethod, isDrfView, resolveClassName } from "./classes.js";
 import type { ModuleIndex } from "./modules.js";
 import { type EventLinks, resolveEvents } from "./resolvedEvents.js";
 import type { ProjectSettings } from "./settings.js";
@@ -33,7 +33,9 @@ export function permissionChecks(index: ModuleIndex, links: EventLinks, endpoint
   const hooksDone = new Set<string>();
   for (const endpoint of endpoints) {
     if (endpoint.permissionClasses.length === 0) continue;
-    for (const handler of endpoint.handlers) add(functionKey(handler.file, handler.function), classChecks(index, links, handler.permissionClasses ?? endpoint.permissionClasses));
+    for (const handler of endpoint.handlers) {
+      add(functionKey(handler.file, handler.function), classChecks(index, links, handler.permissionClasses ?? endpoint.permissionClasses, runsObjectPermissions(index, handler)));
+    }
     const viewFile = endpoint.viewClass ? index.fileAt(endpoint.viewClass.file) : null;
     const cls = viewFile ? index.classNamed(viewFile, endpoint.viewClass!.name) : null;
     if (!viewFile || !cls) continue;
@@ -44,7 +46,8 @@ export function permissionChecks(index: ModuleIndex, links: EventLinks, endpoint
       hooksDone.add(key!);
       const perms = methodPermissions(index, settings, viewFile, cls, found.fn) ?? [];
       const refs = perms.flatMap((p) => resolvePermissionClasses(index, p.file, p.names));
-      add(functionKey(found.file, found.fn), classChecks(index, links, refs));
+      // create() saves a new instance: get_object() is not called on its request.
+      add(functionKey(found.file, found.fn), classChecks(index, links, refs, hook !== "perform_create" && hook !== "create"));
     }
   }
   return out;
@@ -76,11 +79,47 @@ export function authenticationOnlyDispatch(files: readonly FileFacts[], index: M
   return out;
 }
 
-/** The authorization checks `has_permission` and `has_object_permission` of these classes make. */
-function classChecks(index: ModuleIndex, links: EventLinks, refs: readonly { file: string; name: string }[]): CheckEvent[] {
+/** DRF's methods that fetch the view's object with get_object(), and so run its object checks. */
+const OBJECT_METHODS = new Set(["get_object", "check_object_permissions", "retrieve", "update", "partial_update", "destroy"]);
+/** DRF's generic views and mixins whose handlers fetch the object: RetrieveAPIView, UpdateModelMixin, ModelViewSet… */
+const OBJECT_VIEW = /^((Retrieve|Update|Destroy)\w*(APIView|ModelMixin)|ModelViewSet|ReadOnlyModelViewSet)$/;
+
+/**
+ * Whether DRF runs the object checks (`has_object_permission`) on this handler's requests: only
+ * get_object() and check_object_permissions() call them. A handler the tree does not define is
+ * taken to; one it defines, if it or a method of its class it calls (followed a few levels, or
+ * DRF's own by name) does.
+ */
+function runsObjectPermissions(index: ModuleIndex, handler: Handler): boolean {
+  const file = index.fileAt(handler.file);
+  const fn = file ? index.functionsNamed(file, handler.function)[0] : undefined;
+  const cls = file && fn?.className ? index.classNamed(file, fn.className) : null;
+  if (!file || !fn || !cls || OBJECT_METHODS.has(handler.function.split(".").pop()!)) return true;
+  // A generic object view's handler may hand over to super(), whose calls leave no event.
+  if (ancestorNames(index, file, cls).some((name) => OBJECT_VIEW.test(name))) return true;
+  const seen = new Set<FunctionFacts>();
+  const reaches = (current: FunctionFacts, depth: number): boolean => {
+    if (seen.has(current)) return false;
+    seen.add(current);
+    return current.events.some((e) => {
+      if (e.type === "fetch") return e.query.source === "self.get_object()";
+      if (e.type === "check") return e.method === "check_object_permissions";
+      if (e.type !== "call") return false;
+      const name = /^(?:self|super\(\))\.(\w+)$/.exec(e.callee)?.[1];
+      if (!name) return false;
+      const found = e.callee.startsWith("self.") ? findMethod(index, file, cls, name) : null;
+      if (!found) return OBJECT_METHODS.has(name);
+      return depth < 3 ? reaches(found.fn, depth + 1) : true;
+    });
+  };
+  return reaches(fn, 0);
+}
+
+/** The authorization checks `has_permission` (and `has_object_permission` when `objectLevel`) of these classes make. */
+function classChecks(index: ModuleIndex, links: EventLinks, refs: readonly { file: string; name: string }[], objectLevel: boolean): CheckEvent[] {
   const checks: CheckEvent[] = [];
   for (const ref of refs) {
-    for (const method of ["has_permission", "has_object_permission"]) {
+    for (const method of objectLevel ? ["has_permission", "has_object_permission"] : ["has_permission"]) {
       const found = methodOfClass(index, ref, method);
       if (!found) continue;
       for (const event of resolveEvents(links, found.file, found.fn)) {
