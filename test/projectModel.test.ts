@@ -128,6 +128,46 @@ describe("routes with a variable prefix", () => {
   });
 });
 
+describe("routers spliced into an inline include, and typed view bases", () => {
+  it("routes `*router.urls` inside include([...]) and reads a DRF view whose base is subscripted", async () => {
+    const views = `from typing import Any
+
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.viewsets import ModelViewSet
+
+from .models import Tag
+
+
+class TagViewSet(ModelViewSet[Tag]):
+    queryset = Tag.objects.all()
+
+
+class StatusView(GenericAPIView[Any]):
+    def get(self, request):
+        return Response({})
+`;
+    const urls = `from django.urls import include, path, re_path
+from rest_framework.routers import DefaultRouter
+
+from .views import StatusView, TagViewSet
+
+router = DefaultRouter()
+router.register(r"tags", TagViewSet)
+
+urlpatterns = [
+    re_path(r"^api/", include([
+        path("status/", StatusView.as_view()),
+        *router.urls,
+    ])),
+]
+`;
+    const project = await projectOf(tempProject({ "api/__init__.py": "", "api/views.py": views, "api/urls.py": urls }));
+    const routes = project.endpoints.map((e) => `${e.route} ${e.drf ? "drf" : "django"} ${e.basicAuth ? "basic" : "-"}`).sort();
+    expect(routes).toEqual(["/api/status/ drf basic", "/api/tags/ drf basic", "/api/tags/<pk>/ drf basic"]);
+  });
+});
+
 describe("Basic Auth reach of the authentication code itself", () => {
   it("marks the methods of a BasicAuthentication subclass as running in Basic-Auth requests", async () => {
     const auth = `from rest_framework.authentication import BasicAuthentication\n\n\nclass TenantBasicAuthentication(BasicAuthentication):\n    def authenticate_credentials(self, userid, password, request=None):\n        return super().authenticate_credentials(userid, password, request)\n`;

@@ -123,6 +123,11 @@ function readUrlList(node: SyntaxNode, single = false): UrlEntry[] {
       continue;
     }
     first = false;
+    // `[..., *router.urls]`: the spliced list's own entries.
+    if (current.type === "list_splat" && current.namedChildren[0]) {
+      stack.push(current.namedChildren[0]);
+      continue;
+    }
     if (current.type === "binary_operator") {
       const right = field(current, "right");
       const left = field(current, "left");

@@ -82,6 +82,7 @@ export function authenticationOnlyDispatch(files: readonly FileFacts[], index: M
 /** DRF's methods that fetch the view's object with get_object(), and so run its object checks. */
 const OBJECT_METHODS = new Set(["get_object", "check_object_permissions", "retrieve", "update", "partial_update", "destroy"]);
 /** DRF's generic views and mixins whose handlers fetch the object: RetrieveAPIView, UpdateModelMixin, ModelViewSet… */
+const OBJECT_HTTP_METHODS = new Set(["get", "put", "patch", "delete"]);
 const OBJECT_VIEW = /^((Retrieve|Update|Destroy)\w*(APIView|ModelMixin)|ModelViewSet|ReadOnlyModelViewSet)$/;
 
 /**
@@ -95,8 +96,10 @@ function runsObjectPermissions(index: ModuleIndex, handler: Handler): boolean {
   const fn = file ? index.functionsNamed(file, handler.function)[0] : undefined;
   const cls = file && fn?.className ? index.classNamed(file, fn.className) : null;
   if (!file || !fn || !cls || OBJECT_METHODS.has(handler.function.split(".").pop()!)) return true;
-  // A generic object view's handler may hand over to super(), whose calls leave no event.
-  if (ancestorNames(index, file, cls).some((name) => OBJECT_VIEW.test(name))) return true;
+  // A generic object view's get/put/patch/delete may hand over to super() (retrieve, update,
+  // destroy), whose calls leave no event; its create, list and @action methods do not fetch.
+  const method = handler.function.split(".").pop()!;
+  if (OBJECT_HTTP_METHODS.has(method) && ancestorNames(index, file, cls).some((name) => OBJECT_VIEW.test(name))) return true;
   const seen = new Set<FunctionFacts>();
   const reaches = (current: FunctionFacts, depth: number): boolean => {
     if (seen.has(current)) return false;
