@@ -56,7 +56,11 @@ export function staleSaves(model: ModelCore): StaleSave[] {
     if (save.type !== "write" || save.op !== "save" || save.setFields !== undefined || save.targetDef === null) continue;
     const def = model.defs[save.targetDef];
     if (!def || def.origin !== "fetch" || !def.query?.model || lockedThrough(model, def.id, save.pos)) continue;
-    if (!slowWork(model, def.pos, save.pos)) continue;
+    // A `refresh_from_db()` after the slow work re-reads the row: only what runs after it counts.
+    const from = model.events.reduce((at, e) => (e.type === "refresh" && e.def === def.id && e.pos > at && e.pos < save.pos ? e.pos : at), def.pos);
+    if (!slowWork(model, from, save.pos)) continue;
+    // A helper's save may sit on a branch this call never takes: only network or file I/O, not loops of queries, makes it worth reporting.
+    if (save.via !== undefined && !model.events.some((e) => e.type === "slow" && e.queriesOnly !== true && e.pos > from && e.pos < save.pos)) continue;
     const read = model.events.find((e) => e.type === "fetch" && e.def === def.id);
     out.push({ readPos: def.pos, readLine: read?.site.line ?? model.fn.site.line, save, subject: def.id });
   }

@@ -183,6 +183,8 @@ export interface CallEvent {
   guard: GuardKind | null;
   /** Definitions passed as arguments. */
   argDefs: number[];
+  /** Variables passed whole (`f(inv, user=obj)`), by position or keyword, so a callee's writes to its parameters land on them. */
+  passed?: { at: number | string; def: number }[];
   /** Definition the result is assigned to. */
   resultDef: number | null;
   /**
@@ -246,6 +248,8 @@ export interface SlowEvent {
   pos: number;
   site: SourceSite;
   what: string;
+  /** A helper whose only slow work is loops of queries (no network, file I/O or sleeping). */
+  queriesOnly?: boolean;
 }
 
 export type FunctionEvent =

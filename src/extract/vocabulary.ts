@@ -47,8 +47,9 @@ export const RESPONSE_FACTORIES = new Set([
 
 export const ENQUEUE_METHODS = new Set(["delay", "apply_async", "send_task", "enqueue"]);
 
-/** Module roots and functions that do network, mail, subprocess or sleeping work. */
-export const SLOW_ROOTS = new Set(["requests", "httpx", "urllib", "urllib3", "subprocess", "smtplib", "socket", "boto3", "stripe", "aiohttp"]);
+/** Module roots whose calls are slow: network clients, subprocesses, and image decoding and rendering (PIL reads files and spends seconds on large images). */
+export const SLOW_ROOTS = new Set(["requests", "httpx", "urllib", "urllib3", "subprocess", "smtplib", "socket", "boto3", "stripe", "aiohttp", "PIL"]);
+/** Functions that do network, mail or sleeping work. */
 export const SLOW_FUNCTIONS = new Set(["sleep", "urlopen", "send_mail", "send_mass_mail", "mail_admins", "mail_managers"]);
 /** `asyncio.run(...)` and friends: a view that runs a coroutine to completion is waiting on I/O. */
 export const COROUTINE_RUNNERS = new Set(["run", "run_until_complete"]);

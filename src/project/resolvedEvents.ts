@@ -75,8 +75,13 @@ function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary
     if (summary.lock) {
       out.push({ type: "fetch", ...base, def: event.resultDef, query: summary.lock, single: true, builtPos: event.pos, via: event.callee });
     }
+    // `save_and_cleanup(image, instance=user)` saving its parameter whole: a full save of `user`.
+    const savedWhole = savedArguments(event, summary);
+    for (const def of savedWhole) {
+      out.push({ type: "write", ...base, op: "save", defs: [def], targetDef: def, query: null, fFields: [], lookupFields: [], via: event.callee });
+    }
     const write = summary.writes[0];
-    if (write) {
+    if (write && savedWhole.length === 0) {
       const onReceiver = write.onSelf === true && event.receiverDef !== undefined;
       out.push({
         type: "write", ...base, op: write.op, defs: onReceiver ? [event.receiverDef!, ...event.argDefs] : event.argDefs, targetDef: onReceiver ? event.receiverDef! : null,
@@ -85,7 +90,7 @@ function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary
       });
     }
     // The helper's slow work (a gateway call, a loop of queries) widens the caller's window.
-    if (summary.slow) out.push({ type: "slow", ...base, what: event.callee });
+    if (summary.slow) out.push({ type: "slow", ...base, what: event.callee, ...(summary.io ? {} : { queriesOnly: true }) });
     if (out.length === 0) out.push(event);
     return out;
   }
@@ -99,6 +104,16 @@ function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary
     }
   }
   return [event];
+}
+
+/** The caller's variables passed where the callee saves its parameter with every field. */
+function savedArguments(event: CallEvent, summary: HelperSummary): number[] {
+  if (summary.savesWhole.length === 0 || !event.passed) return [];
+  const out = new Set<number>();
+  for (const { at, def } of event.passed) {
+    if (summary.savesWhole.some((p) => p.index === at || p.name === at)) out.add(def);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 /**

@@ -18,6 +18,13 @@ export interface HelperSummary {
   lock: QueryShape | null;
   /** The helper does slow work (network or file I/O, sleeps, loops of queries), directly or through calls. */
   slow: boolean;
+  /** Of that slow work, network or file I/O or sleeping (not only loops of queries), directly or through calls. */
+  io: boolean;
+  /**
+   * Parameters the helper saves with every field (`instance.save()`, no `update_fields`), by the
+   * caller's argument position (after `self`) and by name: the caller's variable passed there is saved whole.
+   */
+  savesWhole: { index: number; name: string }[];
 }
 
 const MAX_FIXPOINT_ROUNDS = 50;
@@ -89,6 +96,10 @@ export function summarise(files: readonly FileFacts[], calls: CallGraph): Map<st
           summary.slow = true;
           changed = true;
         }
+        if (target.io && !summary.io) {
+          summary.io = true;
+          changed = true;
+        }
       }
     }
     if (!changed) break;
@@ -113,5 +124,21 @@ function ownSummary(fn: FunctionFacts): HelperSummary {
     }] : [])),
     lock: lock && lock.type === "fetch" ? lock.query : null,
     slow: fn.events.some((e) => e.type === "slow") || fn.regions.some((r) => r.kind === "loop" && fn.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= r.span[0] && e.pos < r.span[1])),
+    io: fn.events.some((e) => e.type === "slow"),
+    savesWhole: parametersSavedWhole(fn),
   };
+}
+
+/** `def save_and_cleanup(image, instance): ...; instance.save()`: the parameters saved with every field. */
+function parametersSavedWhole(fn: FunctionFacts): { index: number; name: string }[] {
+  const offset = fn.className !== null && (fn.params[0] === "self" || fn.params[0] === "cls") ? 1 : 0;
+  const out: { index: number; name: string }[] = [];
+  fn.params.forEach((name, at) => {
+    if (at < offset) return;
+    // The parameter is the first definition of its name; a reassigned name is another definition.
+    const param = fn.defs.find((d) => d.name === name);
+    if (!param || param.origin !== "other") return;
+    if (fn.events.some((e) => e.type === "write" && e.op === "save" && e.setFields === undefined && e.targetDef === param.id)) out.push({ index: at - offset, name });
+  });
+  return out;
 }

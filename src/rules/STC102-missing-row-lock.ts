@@ -146,7 +146,7 @@ function staleSaveHit(model: FunctionModel, project: Project, stale: StaleSave):
     confidence: "medium",
     check: { site: model.events.find((e) => e.type === "fetch" && e.def === stale.subject)?.site ?? model.fn.site, kind: "state" },
     use: { site: stale.save.site, kind: "write" },
-    message: `\`${name}\` is read on line ${stale.readLine} and saved whole on line ${stale.save.site.line} after ${describeWindow(model, stale.readPos, stale.save.pos)}: every field is written back as it was read, so a change another request made meanwhile is undone.`,
+    message: `\`${name}\` is read on line ${stale.readLine} and saved whole${stale.save.via ? ` by \`${stale.save.via}()\`` : ""} on line ${stale.save.site.line} after ${describeWindow(model, stale.readPos, stale.save.pos)}: every field is written back as it was read, so a change another request made meanwhile is undone.`,
     remediation: `Save only the fields this code changes (\`${name}.save(update_fields=[...])\`), or re-read \`${name}\` with \`select_for_update()\` inside \`transaction.atomic()\` after the slow work and apply the change there.`,
     race: { kind: "cross-path", writers: others, by: `${describeWriter(others[0]!)} writes ${modelName} rows` },
     window: { from: stale.readPos, to: stale.save.pos },

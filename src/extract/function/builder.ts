@@ -214,6 +214,22 @@ export abstract class FunctionBuilder {
     return [...out].sort((a, b) => a - b);
   }
 
+  /** Bare variables passed as arguments, by position or keyword (`f(inv, user=obj)`); a `*args`/`**kw` ends the positions. */
+  passedVariables(args: SyntaxNode | null): { at: number | string; def: number }[] {
+    const out: { at: number | string; def: number }[] = [];
+    let index = 0;
+    for (const arg of args ? args.namedChildren : []) {
+      if (arg.type === "list_splat" || arg.type === "dictionary_splat") break;
+      if (arg.type === "comment") continue;
+      const keyword = arg.type === "keyword_argument" ? field(arg, "name")?.text ?? null : null;
+      const value = unwrap(arg.type === "keyword_argument" ? field(arg, "value") ?? arg : arg);
+      const id = value.type === "identifier" ? this.lookup(value.text) : null;
+      if (id !== null) out.push({ at: keyword ?? index, def: id });
+      if (keyword === null) index++;
+    }
+    return out;
+  }
+
   /** A definition and everything it was computed from. */
   closure(ids: number[]): number[] {
     const out = new Set<number>();
@@ -277,6 +293,8 @@ export abstract class FunctionBuilder {
       type: "call", pos: call.startIndex, site: this.ctx.lines.site(call), callee, scopes: scopes ? [...scopes] : [],
       guard, argDefs: this.argumentDefs(args), resultDef: null,
     };
+    const passed = this.passedVariables(args);
+    if (passed.length > 0) event.passed = passed;
     this.events.push(event);
     return { kind: "call", event };
   }
