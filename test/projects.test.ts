@@ -31,3 +31,12 @@ describe.each(readdirSync(root).sort())("project fixture %s", (name) => {
     expect(result.errors).toEqual([]);
   });
 });
+
+describe("project fixture atomic_requests, in words", () => {
+  it("names the request's transaction, not the view's def line, as the transaction that takes no lock", async () => {
+    const result = await scan({ paths: [join(root, "atomic_requests")] });
+    const redeem = result.findings.find((f) => f.function === "redeem" && f.rule === "STC102")!;
+    expect(redeem.message).toContain("The request's transaction (ATOMIC_REQUESTS in the settings) does not lock the row by itself.");
+    expect(redeem.message).not.toMatch(/atomic\(\) on line/);
+  });
+});

@@ -72,3 +72,14 @@ function tallyWindow(events: readonly FunctionEvent[]): { slow: string[]; querie
     calls: events.filter((e) => e.type === "call").length,
   };
 }
+
+/**
+ * The transaction a region stands for, as a message names it: a `transaction.atomic()` of the
+ * code by its line, or the request's own transaction that `ATOMIC_REQUESTS` opens (whose
+ * region starts at the view's `def`, which is not where any transaction is written).
+ */
+export function describeTransaction(region: Region): string {
+  return region.site.text.startsWith("ATOMIC_REQUESTS")
+    ? "the request's transaction (ATOMIC_REQUESTS in the settings)"
+    : `the transaction.atomic() on line ${region.site.line}`;
+}

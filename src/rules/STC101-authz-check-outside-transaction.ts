@@ -3,7 +3,7 @@ import type { Rule, RuleHit } from "../analysis/rule.js";
 import { atomicContaining, checkPosition, inScopes, locksIn, useKindOf } from "../analysis/scopes.js";
 import { authorizationRace } from "../analysis/race.js";
 import { usesOf } from "../analysis/uses.js";
-import { describeWindow, isAdjacent } from "../analysis/window.js";
+import { describeTransaction, describeWindow, isAdjacent } from "../analysis/window.js";
 import type { CheckEvent, FunctionEvent } from "../extract/facts.js";
 import { AUTHZ_CHECK_KINDS } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
@@ -140,7 +140,7 @@ function report(model: FunctionModel, check: CheckEvent, use: FunctionEvent & { 
   const message =
     `The ${what} on ${where} (\`${check.site.text}\`)${check.file ? ", run by DRF before the handler," : ""} guards line ${use.site.line}, which ${action}, ` +
     `but the decision can be revoked in between (${window} run in the window)` +
-    (region ? `; the surrounding transaction.atomic() on line ${region.site.line} takes no lock on the rows the check reads, so it does not stop a concurrent revocation.` : " and no transaction holds it.");
+    (region ? `; ${describeTransaction(region)} takes no lock on the rows the check reads, so it does not stop a concurrent revocation.` : " and no transaction holds it.");
   const remediation = check.file && check.file !== model.file.path
     ? `DRF evaluates this permission class in initial()/get_object(), before \`${model.fn.name}\` and outside any transaction it opens. Re-check the decision where it is used: inside \`transaction.atomic()\` in \`${model.fn.name}\`, lock the requesting user's row (\`User.objects.select_for_update().get(pk=request.user.pk)\`) and repeat the check before line ${use.site.line}; or fold it into the write's query (\`.filter(..., <relation>=request.user)\`).`
     : region

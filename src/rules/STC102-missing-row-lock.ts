@@ -5,7 +5,7 @@ import type { Rule, RuleHit } from "../analysis/rule.js";
 import type { AssignEvent, WriteEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
 import { defName, useKindOf } from "../analysis/scopes.js";
-import { describeWindow, isAdjacent } from "../analysis/window.js";
+import { describeTransaction, describeWindow, isAdjacent } from "../analysis/window.js";
 
 export const STC102: Rule = {
   meta: {
@@ -96,7 +96,7 @@ export const STC102: Rule = {
         message:
           `Line ${check.site.line} checks ${fieldText}, read without a row lock, and line ${write.site.line} writes based on it ` +
           `(${describeWindow(model, check.pos, write.pos)} run in between); a concurrent request can pass the same check before either writes.${fUpdate}` +
-          (region ? ` The transaction.atomic() on line ${region.site.line} does not lock the row by itself.` : ""),
+          (region ? ` ${describeTransaction(region).replace(/^t/, "T")} does not lock the row by itself.` : ""),
         remediation: check.field
           ? `Fetch \`${name}\` with \`${modelName}.objects.select_for_update().get(...)\` inside \`transaction.atomic()\` and keep the check on line ${check.site.line} and the write on line ${write.site.line} in that block; ` +
             `or make the write conditional, \`${modelName}.objects.filter(pk=${name}.pk, ${check.field}=<expected value>).update(...)\`, and treat a row count of 0 as "the check failed".`
