@@ -155,7 +155,8 @@ function toFinding(group: readonly Hit[], endpoints: readonly Endpoint[], inBasi
   if (hit.lock) finding.lock = { line: hit.lock.line, text: hit.lock.text };
   if (hit.transaction) finding.transaction = { line: hit.transaction.line, text: hit.transaction.text };
   const sameFileCheck = hit.check && (!hit.check.file || hit.check.file === file.path);
-  const window = sameFileCheck ? windowBetween(model, hit.check!.site.line, hit.use.site.line) : null;
+  const positions = hit.window && hit.window !== "deferred" ? hit.window : undefined;
+  const window = sameFileCheck ? windowBetween(model, hit.check!.site.line, hit.use.site.line, positions) : null;
   if (window) finding.window = window;
   return finding;
 }

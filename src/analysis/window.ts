@@ -2,15 +2,29 @@
  * The window between a check and its use: what runs there (queries, calls, slow work, loops),
  * whether it is wide enough to matter, and how to say it in a message or a code frame.
  */
-import type { CheckEvent, FunctionEvent, Region } from "../extract/facts.js";
+import type { CheckEvent, FunctionEvent, Region, Span } from "../extract/facts.js";
 import type { ModelCore } from "./model.js";
 import { checkPosition } from "./scopes.js";
 
 /** Events strictly between two positions that widen a race window. */
 export function windowEvents(model: ModelCore, from: number, to: number): FunctionEvent[] {
+  const away = awayBranches(model, from, to);
   return model.events.filter(
-    (e) => e.pos > from && e.pos < to && (e.type === "fetch" || e.type === "write" || e.type === "call" || e.type === "slow"),
+    (e) => e.pos > from && e.pos < to && (e.type === "fetch" || e.type === "write" || e.type === "call" || e.type === "slow") && !inSpans(e.pos, away),
   );
+}
+
+const inSpans = (pos: number, spans: readonly Span[]) => spans.some(([start, end]) => pos >= start && pos < end);
+
+/**
+ * The branches of the check at `from` that do not run on the way to `to`: the failing side
+ * that exits (`if not ok: log(); raise`), an `else` of the branch the use is in. Work there
+ * happens instead of the use, not before it.
+ */
+function awayBranches(model: ModelCore, from: number, to: number): Span[] {
+  const check = model.events.find((e): e is CheckEvent => e.type === "check" && checkPosition(e) === from);
+  if (!check || !inSpans(to, check.scopes)) return [];
+  return check.scopes.filter((scope) => !inSpans(to, [scope]));
 }
 
 /**
@@ -18,13 +32,15 @@ export function windowEvents(model: ModelCore, from: number, to: number): Functi
  * work, and loops that query the database.
  */
 export function slowWork(model: ModelCore, from: number, to: number): boolean {
-  if (model.events.some((e) => e.type === "slow" && e.pos > from && e.pos < to)) return true;
+  const away = awayBranches(model, from, to);
+  if (model.events.some((e) => e.type === "slow" && e.pos > from && e.pos < to && !inSpans(e.pos, away))) return true;
   return loopsBetween(model, from, to).some((loop) =>
     model.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= loop.span[0] && e.pos < loop.span[1] && e.pos < to));
 }
 
 export function loopsBetween(model: ModelCore, from: number, to: number): Region[] {
-  return model.fn.regions.filter((r) => r.kind === "loop" && r.span[0] > from && r.span[0] < to);
+  const away = awayBranches(model, from, to);
+  return model.fn.regions.filter((r) => r.kind === "loop" && r.span[0] > from && r.span[0] < to && !inSpans(r.span[0], away));
 }
 
 /**
@@ -52,11 +68,12 @@ export function describeWindow(model: ModelCore, from: number, to: number): stri
  * 2 queries, 1 call, a loop"), for code frames and SARIF thread flows. Null when no line lies
  * between them.
  */
-export function windowBetween(model: ModelCore, checkLine: number, useLine: number): string | null {
+export function windowBetween(model: ModelCore, checkLine: number, useLine: number, positions?: { from: number; to: number }): string | null {
   if (useLine - checkLine < 2) return null;
-  const inside = (line: number) => line > checkLine && line < useLine;
-  const { slow, queries, calls } = tallyWindow(model.events.filter((e) => inside(e.site.line)));
-  const loops = model.fn.regions.filter((r) => r.kind === "loop" && inside(r.site.line)).length;
+  const away = positions ? awayBranches(model, positions.from, positions.to) : [];
+  const inside = (line: number, pos: number) => line > checkLine && line < useLine && !inSpans(pos, away);
+  const { slow, queries, calls } = tallyWindow(model.events.filter((e) => inside(e.site.line, e.pos)));
+  const loops = model.fn.regions.filter((r) => r.kind === "loop" && inside(r.site.line, r.span[0])).length;
   const parts = [...slow];
   if (queries > 0) parts.push(`${queries} ${queries === 1 ? "query" : "queries"}`);
   if (calls > 0) parts.push(`${calls} ${calls === 1 ? "call" : "calls"}`);
