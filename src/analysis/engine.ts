@@ -9,8 +9,10 @@
 import type { Endpoint } from "../core/endpoint.js";
 import { type DraftFinding, type Finding, type SiteRef, type UseKind, compareFindings } from "../core/finding.js";
 import { fingerprint } from "../core/fingerprint.js";
+import type { FunctionFacts } from "../extract/facts.js";
 import { SEVERITIES, type Severity } from "../core/severity.js";
 import type { Project } from "../project/buildProject.js";
+import { isTestCode } from "../project/writeIndex.js";
 import { buildFunctionModels } from "./functionModels.js";
 import type { FunctionModel } from "./model.js";
 import type { AnalysisContext, Rule, RuleHit } from "./rule.js";
@@ -42,10 +44,12 @@ export function analyse(project: Project, options: AnalyseOptions): Finding[] {
     ...(rule.checkProject ? [{ rule, check: rule.checkProject(context) }] : []),
   ]);
   const findings: DraftFinding[] = [];
+  const afterMigrations = migrateReceivers(project);
   // One file's models at a time: a project's worth of models at once costs tens of MB.
   for (const file of analysed) {
     const hits: Hit[] = [];
     for (const model of buildFunctionModels(project, file)) {
+      if (!options.includeNonRequest && (afterMigrations.has(model.fn) || calledOnlyOutsideRequests(project, model))) continue;
       for (const { rule, check } of checks) {
         for (const hit of check(model)) {
           const wide = isWide(model, hit);
@@ -62,6 +66,36 @@ export function analyse(project: Project, options: AnalyseOptions): Finding[] {
   const kept = applySuppressions(analysed, findings, options.rules, options.findRule);
   kept.sort(compareFindings);
   return fingerprint(kept);
+}
+
+/** Receivers of `post_migrate`/`pre_migrate` (connected, or decorated `@receiver(post_migrate)`): they run after `migrate`, not in a request. */
+function migrateReceivers(project: Project): Set<FunctionFacts> {
+  const out = new Set<FunctionFacts>();
+  for (const file of project.files) {
+    for (const fn of file.functions) {
+      if (fn.decorators.some((d) => /^receiver\(\s*([\w.]+\.)?(pre|post)_migrate\s*[,)]/.test(d))) out.add(fn);
+      for (const name of fn.migrateReceivers ?? []) {
+        const target = project.calls.calleeOf(file, fn, name);
+        if (target) out.add(target.fn);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A module-level helper of request code that only management commands, migrations or scripts
+ * call (tests aside), with no route of its own: it serves no request either. A helper no command
+ * calls may be a signal receiver or a callback, which calls do not show, and stays analysed; so
+ * does one whose name request code calls without the call resolving (a method, an alias).
+ */
+function calledOnlyOutsideRequests(project: Project, model: FunctionModel): boolean {
+  const { file, fn } = model;
+  if (fn.className !== null || fn.name.includes(".") || fn.viewLike || project.reach.endpointsOf(file, fn).length > 0) return false;
+  const callers = project.calls.callersOf(file, fn);
+  if (!callers.some((c) => !isTestCode(c.file.path)) || callers.some((c) => c.file.requestCode)) return false;
+  const named = (callee: string) => callee === fn.name || callee.endsWith(`.${fn.name}`);
+  return !project.files.some((f) => f.requestCode && f.functions.some((g) => g.events.some((e) => e.type === "call" && named(e.callee))));
 }
 
 /**

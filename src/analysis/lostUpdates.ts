@@ -37,13 +37,22 @@ export function readModifyWrites(model: ModelCore): ReadModifyWrite[] {
   // One per save: the first change it writes back stands for the others.
   const bySave = new Map<WriteEvent, ReadModifyWrite>();
   for (const assign of model.events) {
-    if (assign.type !== "assign" || !assign.readModifyWrite) continue;
+    if (assign.type !== "assign" || !assign.readModifyWrite || isToggle(model, assign)) continue;
     if (model.defs[assign.def]?.origin !== "fetch" || lockedThrough(model, assign.def, assign.pos)) continue;
     const save = model.events.find((e): e is WriteEvent => e.type === "write" && e.pos > assign.pos && e.op === "save" && e.targetDef === assign.def &&
       (e.setFields === undefined || e.setFields.includes(assign.field)));
     if (save && !bySave.has(save)) bySave.set(save, { assign, save });
   }
   return [...bySave.values()];
+}
+
+/**
+ * `obj.flag = not obj.flag`: runs that read the same value all write its opposite, so the one
+ * lost is a second flip nobody asked for; each request meant the value it writes.
+ */
+function isToggle(model: ModelCore, assign: AssignEvent): boolean {
+  const name = model.defs[assign.def]?.name;
+  return name !== undefined && assign.value === `not ${name}.${assign.field}`;
 }
 
 /**

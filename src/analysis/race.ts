@@ -38,9 +38,12 @@ export function runsWhenTruthy(check: CheckEvent, pos: number): boolean {
  * by whoever grants and revokes access, unless the guarded uses change it themselves ("not the
  * last admin" and then removing one). A decision that can only deny grants nothing when stale.
  */
-export function authorizationRace(project: Project, check: CheckEvent, uses: readonly FunctionEvent[]): Race {
+export function authorizationRace(project: Project, check: CheckEvent, uses: readonly FunctionEvent[], defs: readonly VariableDef[] = []): Race {
   if (check.guard === "if" && !check.threshold && uses.every((use) => !runsWhenTruthy(check, use.pos))) {
     return { kind: "none", writers: [], by: "the check can only deny: a stale answer grants nothing" };
+  }
+  if (uses.length > 0 && uses.every((use) => use.type === "write" && removesFromCheckedUser(check, use, defs))) {
+    return { kind: "none", writers: [], by: "the guarded code only takes from the checked user the access the check found: removing what is already gone does nothing, so every order ends the same" };
   }
   // Two admins removing each other: each run's write revokes what the other's check read.
   if (uses.some((use) => use.type === "write" && changesAccess(project, use))) {
@@ -49,8 +52,29 @@ export function authorizationRace(project: Project, check: CheckEvent, uses: rea
   return { kind: "revocation", writers: [], by: "only an administrator revoking the permission, group or role" };
 }
 
+const ACCESS_RELATION = /\.(groups|user_permissions|user_set|permissions)$/;
+
+/**
+ * `if user.groups.filter(...).exists(): group.user_set.remove(user)`: a removal, from a
+ * permission relation, of the user whose access the check read (the relation's owner for
+ * `user.groups.remove(g)`, an argument for `group.user_set.remove(user)` or a helper).
+ */
+function removesFromCheckedUser(check: CheckEvent, write: WriteEvent, defs: readonly VariableDef[]): boolean {
+  if (write.op !== "m2m" || (write.method !== "remove" && write.method !== "clear")) return false;
+  const source = write.query?.source ?? "";
+  if (!ACCESS_RELATION.test(source)) return false;
+  const name = check.receiver ?? (check.query?.source ?? "").replace(/\.(groups|user_permissions)$/, "");
+  if (!/^\w+$/.test(name) || name === "request") return false;
+  const user = defs.filter((d) => d.name === name).map((d) => d.id);
+  if (user.length === 0) return false;
+  // `user.groups.remove(g)`: the relation's owner loses it; `group.user_set.remove(user)`: the argument does.
+  const owner = /\.(groups|user_permissions)$/.test(source) && write.targetDef !== null ? [write.targetDef] : [];
+  const members = /\.(user_set|permissions)$/.test(source) || write.via !== undefined ? write.defs.filter((d) => d !== write.targetDef) : [];
+  return [...owner, ...members].some((d) => user.includes(d));
+}
+
 function changesAccess(project: Project, write: WriteEvent): boolean {
-  if (write.op === "m2m" && /\.(groups|user_permissions|user_set|permissions)$/.test(write.query?.source ?? "")) return true;
+  if (write.op === "m2m" && ACCESS_RELATION.test(write.query?.source ?? "")) return true;
   return (write.op === "delete" || write.op === "update" || write.op === "save") && isAuthzModel(project.models, write.query?.model ?? null);
 }
 

@@ -76,7 +76,10 @@ export function hashBuildFolders(hash: Hash, folders: readonly string[]): void {
     const dir = fileURLToPath(new URL(`${folder}/`, BUILD_ROOT));
     for (const name of readdirSync(dir).sort()) {
       const file = join(dir, name);
-      if (statSync(file).isFile()) hash.update(`${folder}/${name}\n`).update(readFileSync(file));
+      const stat = statSync(file);
+      // Subfolders too: the function walker lives in `extract/function/`.
+      if (stat.isDirectory()) hashBuildFolders(hash, [`${folder}/${name}`]);
+      else if (stat.isFile()) hash.update(`${folder}/${name}\n`).update(readFileSync(file));
     }
   }
 }

@@ -312,6 +312,8 @@ export interface FunctionFacts {
   returnsCheck: CheckKind | null;
   /** Callees whose results the function returns (a helper returning another helper's answer). */
   returnCallees: string[];
+  /** Functions this one connects to `post_migrate`/`pre_migrate` (`post_migrate.connect(create_perms)`), as written. */
+  migrateReceivers?: string[];
   /** The function raises PermissionDenied/Http404 or returns a 403 somewhere. */
   denies: boolean;
   /**

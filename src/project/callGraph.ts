@@ -46,6 +46,7 @@ export class CallGraph {
           else if (event.type === "store" && event.valueCallee) ask(event.valueCallee);
         }
         for (const callee of fn.returnCallees) ask(callee);
+        for (const receiver of fn.migrateReceivers ?? []) ask(receiver);
       }
     }
   }

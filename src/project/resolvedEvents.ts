@@ -86,7 +86,8 @@ function resolveCall(event: CallEvent, resolved: boolean, summary: HelperSummary
       out.push({
         type: "write", ...base, op: write.op, defs: onReceiver ? [event.receiverDef!, ...event.argDefs] : event.argDefs, targetDef: onReceiver ? event.receiverDef! : null,
         query: write.query, fFields: [], lookupFields: write.lookupFields,
-        ...(write.defaultFields ? { defaultFields: write.defaultFields } : {}), ...(onReceiver && write.setFields ? { setFields: write.setFields } : {}), via: event.callee,
+        ...(write.defaultFields ? { defaultFields: write.defaultFields } : {}), ...(onReceiver && write.setFields ? { setFields: write.setFields } : {}),
+        ...(write.method ? { method: write.method } : {}), via: event.callee,
       });
     }
     // The helper's slow work (a gateway call, a loop of queries) widens the caller's window.

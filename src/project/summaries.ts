@@ -13,7 +13,7 @@ export interface HelperSummary {
   /** The helper checks and raises/denies: calling it as a statement guards what follows. */
   raisesCheck: CheckKind | null;
   /** The helper writes to the database (directly or through its own helpers); for creates, the fields the row gets. */
-  writes: { op: WriteOp; query: QueryShape | null; lookupFields: string[]; defaultFields?: string[]; setFields?: string[]; onSelf?: boolean }[];
+  writes: { op: WriteOp; query: QueryShape | null; lookupFields: string[]; defaultFields?: string[]; setFields?: string[]; onSelf?: boolean; method?: string }[];
   /** The helper evaluates a locked query (it takes a row lock for its caller's transaction). */
   lock: QueryShape | null;
   /** The helper does slow work (network or file I/O, sleeps, loops of queries), directly or through calls. */
@@ -119,6 +119,7 @@ function ownSummary(fn: FunctionFacts): HelperSummary {
     raisesCheck: fn.denies ? authzKind : null,
     writes: fn.events.flatMap((e) => (e.type === "write" ? [{
       op: e.op, query: e.query, lookupFields: e.lookupFields, ...(e.defaultFields ? { defaultFields: e.defaultFields } : {}), ...(e.setFields ? { setFields: e.setFields } : {}),
+      ...(e.op === "m2m" && e.method ? { method: e.method } : {}),
       // A model method writing its own row (`self.save()`): the caller's object is written.
       ...(e.targetDef !== null && fn.defs[e.targetDef]?.origin === "self" ? { onSelf: true } : {}),
     }] : [])),

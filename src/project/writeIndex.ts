@@ -90,7 +90,7 @@ export class WriteIndex {
 }
 
 /** Test code: test modules, test directories and their utilities. */
-function isTestCode(path: string): boolean {
+export function isTestCode(path: string): boolean {
   const parts = path.split("/");
   return parts.slice(0, -1).some((p) => /^(tests?|testing|\w+_tests|test_?utils)$/.test(p)) || /^(test_.*|.*_tests?|tests|conftest|factories)\.py$/.test(parts[parts.length - 1]!);
 }

@@ -98,7 +98,7 @@ export const STC101: Rule = {
       if (guarding.length === 0) continue;
       if (guarding.some((c) => isProtected(model, project, c, use.pos))) continue;
       const check = guarding[guarding.length - 1]!;
-      hits.push({ ...report(model, check, use), race: authorizationRace(project, check, [use]), window: { from: checkPosition(check), to: use.pos } });
+      hits.push({ ...report(model, check, use), race: authorizationRace(project, check, [use], model.defs), window: { from: checkPosition(check), to: use.pos } });
     }
     return hits;
   },

@@ -12,6 +12,9 @@ import type { FunctionSite } from "../moduleFacts.js";
 import { normaliseField } from "../moduleFacts.js";
 import { type SourceLines, field, rootIdentifier, span, unwrap } from "../syntax.js";
 
+
+/** Connecting a receiver to the migration signals: `post_migrate.connect(fn)`, `signals.pre_migrate.connect(fn)`. */
+const MIGRATE_SIGNAL_CONNECT = /(^|\.)(pre|post)_migrate\.connect$/;
 export interface FileContext {
   lines: SourceLines;
   imports: Record<string, string>;
@@ -295,6 +298,9 @@ export abstract class FunctionBuilder {
     };
     const passed = this.passedVariables(args);
     if (passed.length > 0) event.passed = passed;
+    // `post_migrate.connect(create_perms)`: the receiver runs after migrations, not in a request.
+    const receiver = MIGRATE_SIGNAL_CONNECT.test(callee) ? args?.namedChildren[0] : undefined;
+    if (receiver && (receiver.type === "identifier" || receiver.type === "attribute")) (this.facts.migrateReceivers ??= []).push(receiver.text);
     this.events.push(event);
     return { kind: "call", event };
   }

@@ -32,7 +32,7 @@ function querysetMethod(
   if (QUERYSET_BUILDERS.has(method)) return { kind: "queryset", query: refine(b, baseQuery, args), builtPos, defs: [...baseDefs, ...b.referencedDefs(args)] };
   if (M2M_WRITES.has(method) && (baseDefs.length > 0 || baseQuery.filterRefsUser)) {
     // inv.items.add(x): writes the relation of `inv`.
-    return relationWritten(b, b.emitWrite(call, "m2m", [...baseDefs, ...b.referencedDefs(args)], baseDefs[0] ?? null, baseQuery), args);
+    return relationWritten(b, b.emitWrite(call, "m2m", [...baseDefs, ...b.referencedDefs(args)], baseDefs[0] ?? null, baseQuery), args, method);
   }
   // update()/create() keywords are values, not filters; only lookups narrow the rows.
   const op = Object.hasOwn(QUERYSET_WRITES, method) ? QUERYSET_WRITES[method] : undefined;
@@ -211,16 +211,17 @@ export const refreshFromDb: Recogniser<MethodCallSite> = {
 /** `instance.tags.add(tag)` on a tracked variable the ORM chain does not treat as a fetched row (a parameter, a derived value). */
 export const relationWrite: Recogniser<MethodCallSite> = {
   names: M2M_WRITES,
-  recognise: ({ b, call, args, receiver, rootDef }) => {
+  recognise: ({ b, call, name, args, receiver, rootDef }) => {
     if (rootDef === null || receiver.type !== "attribute") return null;
     b.pushArgs(args);
     const relation: QueryShape = { model: null, source: receiver.text, filterFields: [], filterRefsUser: false, locked: false };
-    return relationWritten(b, b.emitWrite(call, "m2m", [rootDef, ...b.referencedDefs(args)], rootDef, relation), args);
+    return relationWritten(b, b.emitWrite(call, "m2m", [rootDef, ...b.referencedDefs(args)], rootDef, relation), args, name);
   },
 };
 
-/** Notes on a relation write whether it adds or removes the requesting user. */
-function relationWritten(b: FunctionBuilder, written: { kind: "other"; event: WriteEvent }, args: SyntaxNode | null): Value {
+/** Notes on a relation write which method it is (`add`, `remove`) and whether it adds or removes the requesting user. */
+function relationWritten(b: FunctionBuilder, written: { kind: "other"; event: WriteEvent }, args: SyntaxNode | null, method: string): Value {
+  written.event.method = method.replace(/^a(?=(add|remove|clear|set)$)/, "");
   if (argumentsMentionUser(b, args)) written.event.argsRefUser = true;
   return written;
 }
