@@ -145,7 +145,7 @@ export interface WriteEvent {
   openLookup?: boolean;
   /** `get_or_create`/`update_or_create`: the keys of a literal `defaults` (or `create_defaults`) dict, the other fields a created row gets. */
   defaultFields?: string[];
-  /** The ORM method as written, where the op folds several (`update_or_create` for op `get_or_create`). */
+  /** The ORM method as written, where the op folds several (`update_or_create` for op `get_or_create`, `bulk_update` for op `bulk`). */
   method?: string;
   /** `bulk_create(ignore_conflicts=True)` (or `update_conflicts=True`): the database absorbs duplicates. */
   ignoreConflicts?: boolean;
@@ -348,6 +348,22 @@ export interface ModelFacts {
   nullSafe?: { fields: string[]; field: string | null }[];
   /** Manager or queryset classes the model installs (`objects = PageViewManager()`, `objects = Q.as_manager()`). */
   managers?: string[];
+  /** `save()` always sets the primary key to a constant (`self.pk = SINGLETON_ID`): a second row cannot be inserted. */
+  fixedPk?: boolean;
+  /** `Meta.abstract = True`: its Meta options reach a subclass only through Django's Meta inheritance. */
+  abstract?: boolean;
+  /** The class declares its own `class Meta`, which replaces (or, subclassing a base's, extends) the one it would inherit. */
+  meta?: ModelMeta;
+}
+
+/** Meta options a model states itself, where inheriting unique sets from an abstract base depends on them. */
+export interface ModelMeta {
+  /** Models whose Meta this one subclasses (`class Meta(Base.Meta)` → `Base`). */
+  bases: string[];
+  /** Unique sets by the option that declares them; an option given here replaces the inherited one. */
+  sets: { unique_together?: string[][]; constraints?: string[][] };
+  /** Models whose option the value reuses (`constraints = Base.Meta.constraints + [...]` → `Base`). */
+  reuses: { unique_together?: string[]; constraints?: string[] };
 }
 
 export interface SettingsFacts {
@@ -368,6 +384,11 @@ export interface ClassFacts {
   getPermissions?: GetPermissionsFacts;
   /** Class-level dicts of permission class lists keyed by action (`permission_classes_by_action`). */
   permissionDicts?: Record<string, Record<string, string[]>>;
+  /**
+   * A class not recognised as a model that declares a `Meta` or a `save()`: what it says about
+   * uniqueness, should the project stage find it inherits from a model.
+   */
+  asModel?: ModelFacts;
 }
 
 /** When a `get_permissions()` rule applies: `self.action` is (or, `negated`, is not) one of `actions`. */

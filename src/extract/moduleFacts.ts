@@ -4,7 +4,7 @@
  * definitions the function walker will model.
  */
 import type { SyntaxNode } from "../parse/parser.js";
-import type { ClassFacts, Directive, ModelFacts, ParseProblem, RouterRegistration, SettingAssignment, SettingsFacts, UrlEntry } from "./facts.js";
+import type { ClassFacts, Directive, ModelFacts, ModelMeta, ParseProblem, RouterRegistration, SettingAssignment, SettingsFacts, UrlEntry } from "./facts.js";
 import { readGetPermissions, readPermissionDict } from "./actionPermissionFacts.js";
 import {
   classNameList, readRouterRegistration, readSettingAssignment, readSettingCall, readSettingsModuleDefault, readUrlAppend, readUrlpatterns,
@@ -195,6 +195,9 @@ function pushDefinition(stack: Frame[], scan: ModuleScan, definition: SyntaxNode
   const notModel = bases.some((b) => /Serializer|Form|Admin|FilterSet|Schema|Test|Factory/.test(b));
   if (body && !notModel && (bases.some((b) => /(^|\.)(\w*Model)$/.test(b)) || declaresModelFields(body))) {
     scan.models.push(readModel(name, bases, body));
+  } else if (body && !notModel && bases.length > 0 && body.namedChildren.some((s) => (s.type === "class_definition" && field(s, "name")?.text === "Meta") || (s.type === "function_definition" && field(s, "name")?.text === "save"))) {
+    // `class Meta: ordering = [...]` alone drops an abstract base's constraints: kept in case it is a model.
+    cls.asModel = readModel(name, bases, body);
   }
   if (body) stack.push({ node: body, prefix: qualifiedName, className: qualifiedName, classBases: bases, inFunction: frame.inFunction });
 }
@@ -392,6 +395,9 @@ function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts 
   const nullable: string[] = [];
   const managers: string[] = [];
   const nullSafe: NonNullable<ModelFacts["nullSafe"]> = [];
+  let meta: ModelMeta | null = null;
+  let abstract = false;
+  let fixedPk = false;
   for (const statement of body.namedChildren) {
     if (statement.type === "expression_statement") {
       const assignment = statement.namedChildren[0];
@@ -408,34 +414,67 @@ function readModel(name: string, bases: string[], body: SyntaxNode): ModelFacts 
         uniqueSets.push([normaliseField(left.text)]);
       }
       if (keywords.get("null")?.text === "True") nullable.push(normaliseField(left.text));
+    } else if (statement.type === "function_definition" && field(statement, "name")?.text === "save") {
+      fixedPk ||= savesFixedPk(statement);
     } else if (statement.type === "class_definition" && field(statement, "name")?.text === "Meta") {
       const metaBody = field(statement, "body");
-      if (metaBody) readMeta(metaBody, uniqueSets, nullSafe);
+      const superclasses = field(statement, "superclasses");
+      // `class Meta(Base.Meta)`, `class Meta(base.Base.Meta)`: the model whose Meta it extends.
+      const metaBases = superclasses
+        ? positionalArguments(superclasses).map((b) => /^(?:\w+\.)*(\w+)\.Meta$/.exec(dottedName(b) ?? "")?.[1]).filter((b): b is string => b !== undefined)
+        : [];
+      meta = { bases: metaBases, sets: {}, reuses: {} };
+      if (metaBody) abstract = readMeta(metaBody, uniqueSets, nullSafe, meta);
     }
   }
   return {
     name, bases, uniqueSets, ...(nullable.length > 0 ? { nullableFields: nullable } : {}), ...(nullSafe.length > 0 ? { nullSafe } : {}),
-    ...(managers.length > 0 ? { managers } : {}),
+    ...(managers.length > 0 ? { managers } : {}), ...(fixedPk ? { fixedPk } : {}), ...(abstract ? { abstract } : {}), ...(meta ? { meta } : {}),
   };
 }
 
-function readMeta(body: SyntaxNode, uniqueSets: string[][], nullSafe: NonNullable<ModelFacts["nullSafe"]>): void {
+/**
+ * A singleton: `save()` sets `self.pk` (or `self.id`) to a literal or a constant in its own body,
+ * not under a condition, so every insert (a `create()` too) uses the same key and a second fails.
+ */
+function savesFixedPk(definition: SyntaxNode): boolean {
+  const body = field(definition, "body");
+  return (body?.namedChildren ?? []).some((statement) => {
+    const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
+    if (assignment?.type !== "assignment") return false;
+    const left = field(assignment, "left")?.text;
+    const right = field(assignment, "right");
+    if ((left !== "self.pk" && left !== "self.id") || !right) return false;
+    return right.type === "integer" || (right.type === "string" && stringValue(right) !== null) || /^(\w+\.)*[A-Z][A-Z0-9_]*$/.test(right.text);
+  });
+}
+
+/** Reads unique sets from a Meta body into `uniqueSets` and `meta`; answers whether it says `abstract = True`. */
+function readMeta(body: SyntaxNode, uniqueSets: string[][], nullSafe: NonNullable<ModelFacts["nullSafe"]>, meta: ModelMeta): boolean {
+  let abstract = false;
   for (const statement of body.namedChildren) {
     const assignment = statement.type === "expression_statement" ? statement.namedChildren[0] : null;
     if (!assignment || assignment.type !== "assignment") continue;
     const key = field(assignment, "left")?.text;
     const value = field(assignment, "right");
     if (!value) continue;
+    if (key === "abstract") abstract = value.text === "True";
+    if (key !== "unique_together" && key !== "constraints") continue;
+    // `Base.Meta.constraints + [...]`, `[*Base.Meta.constraints, ...]`: the base's sets are kept.
+    const reused = [...value.text.matchAll(/\b(\w+)\.Meta\.(?:unique_together|constraints)\b/g)].map((m) => m[1]!);
+    if (reused.length > 0) meta.reuses[key] = [...new Set(reused)];
+    const sets: string[][] = (meta.sets[key] = []);
     if (key === "unique_together") {
       const direct = stringList(value);
-      if (direct.length > 0 && direct.length === value.namedChildren.length) uniqueSets.push(direct.map(normaliseField));
+      if (direct.length > 0 && direct.length === value.namedChildren.length) sets.push(direct.map(normaliseField));
       else for (const group of value.namedChildren) {
         const names = stringList(group);
-        if (names.length > 0) uniqueSets.push(names.map(normaliseField));
+        if (names.length > 0) sets.push(names.map(normaliseField));
       }
-    } else if (key === "constraints") {
+      uniqueSets.push(...sets);
+    } else {
       // `[UniqueConstraint(...)]`, or `Parent.Meta.constraints + [UniqueConstraint(...)]`: every
-      // constraint written in the value (the parent's own are inherited through the bases).
+      // constraint written in the value (the parent's own come through `reuses`).
       for (const constraint of value.descendantsOfType("call")) {
         const ctor = dottedName(field(constraint, "function") ?? constraint) ?? "";
         if (!ctor.endsWith("UniqueConstraint")) continue;
@@ -445,6 +484,7 @@ function readMeta(body: SyntaxNode, uniqueSets: string[][], nullSafe: NonNullabl
         if (names.length === 0) continue;
         const condition = keywords.get("condition");
         if (!condition) {
+          sets.push(names);
           uniqueSets.push(names);
           if (keywords.get("nulls_distinct")?.text === "False") nullSafe.push({ fields: names, field: null });
           continue;
@@ -456,8 +496,13 @@ function readMeta(body: SyntaxNode, uniqueSets: string[][], nullSafe: NonNullabl
         const value = only?.childForFieldName("value")?.text;
         const nullField = !only ? null : conditionFields[0]!.endsWith("__isnull") ? (value === "True" ? conditionFields[0]!.slice(0, -"__isnull".length) : null) : value === "None" ? conditionFields[0]! : null;
         if (nullField !== null && !nullField.includes("__")) nullSafe.push({ fields: names, field: normaliseField(nullField) });
-        else uniqueSets.push([...new Set([...names, ...conditionFields.map((k) => normaliseField(k.replace(/__\w+$/, "")))])]);
+        else {
+          const partial = [...new Set([...names, ...conditionFields.map((k) => normaliseField(k.replace(/__\w+$/, "")))])];
+          sets.push(partial);
+          uniqueSets.push(partial);
+        }
       }
     }
   }
+  return abstract;
 }

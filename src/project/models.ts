@@ -31,7 +31,12 @@ export interface ModelIndex {
   authzModels: ReadonlySet<string>;
   /** The model each custom manager or queryset class serves (`self` in its methods is that model's rows). */
   managerModels: ReadonlyMap<string, string>;
+  /** Custom manager or queryset classes in the tree, with the get-or-create methods they define themselves. */
+  managerCreateOverrides: ReadonlyMap<string, ReadonlySet<string>>;
 }
+
+/** Methods a manager may override to change what a lookup means (`get_or_create(data=…)` looking up a hash). */
+const GET_OR_CREATE_METHODS = new Set(["get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"]);
 
 export function indexModels(files: readonly FileFacts[], rootName: string | undefined, authzModels: readonly string[]): ModelIndex {
   const models = new Map<string, ModelFacts>();
@@ -63,8 +68,17 @@ export function indexModels(files: readonly FileFacts[], rootName: string | unde
   for (const model of models.values()) if (!BUILTIN_MODELS.includes(model)) defined.add(model.name);
   const managerModels = new Map<string, string>();
   for (const model of models.values()) for (const manager of model.managers ?? []) if (!managerModels.has(manager)) managerModels.set(manager, model.name);
+  const managerCreateOverrides = new Map<string, Set<string>>();
+  for (const file of files) {
+    for (const fn of file.functions) {
+      const method = fn.name.split(".").pop()!;
+      if (fn.className === null || !managerModels.has(fn.className) || !GET_OR_CREATE_METHODS.has(method)) continue;
+      managerCreateOverrides.set(fn.className, (managerCreateOverrides.get(fn.className) ?? new Set()).add(method));
+    }
+  }
   return {
     managerModels,
+    managerCreateOverrides,
     byName: models,
     mutatedOnSomeModel,
     definedModels: defined,
@@ -101,26 +115,67 @@ function addModelSubclasses(files: readonly FileFacts[], models: Map<string, Mod
     changed = false;
     for (const cls of classes) {
       if (models.has(cls.name) || !cls.bases.some((b) => models.has(b.split(".").pop()!))) continue;
-      models.set(cls.name, { name: cls.name, bases: cls.bases, uniqueSets: [["pk"], ["id"]] });
+      models.set(cls.name, cls.asModel ? { ...cls.asModel } : { name: cls.name, bases: cls.bases, uniqueSets: [["pk"], ["id"]] });
       changed = true;
     }
   }
 }
 
-/** Unique fields declared on an (abstract) base model hold on its subclasses too. */
+/** A model's unique sets by where they come from: its fields (and a concrete parent's table), or a Meta option. */
+interface SetsBySource {
+  fields: string[][];
+  unique_together: string[][];
+  constraints: string[][];
+}
+
+const META_OPTIONS = ["unique_together", "constraints"] as const;
+
+/**
+ * Unique sets inherited from base models, as Django inherits them. A `unique=True` field holds on
+ * every subclass, and a concrete parent's constraints hold on its own table, which a multi-table
+ * child's rows are in too. An abstract base's Meta options reach a subclass only through its Meta:
+ * when the subclass declares none, or one that subclasses the base's (`class Meta(Base.Meta)`) and
+ * does not set the option again, or sets it to a value that reuses the base's
+ * (`constraints = Base.Meta.constraints + [...]`). A `class Meta:` of its own drops them.
+ */
 function inheritUniqueness(models: Map<string, ModelFacts>): void {
-  for (const model of [...models.values()]) {
-    const seen = new Set<string>([model.name]);
-    const queue = [...model.bases];
-    while (queue.length > 0) {
-      const baseName = queue.shift()!.split(".").pop()!;
-      if (seen.has(baseName)) continue;
-      seen.add(baseName);
-      const base = models.get(baseName);
-      if (!base) continue;
-      for (const set of base.uniqueSets) if (!model.uniqueSets.some((s) => sameSet(s, set))) model.uniqueSets.push(set);
-      queue.push(...base.bases);
+  const memo = new Map<string, SetsBySource>();
+  const find = (name: string) => models.get(name.split(".").pop()!);
+  const resolve = (model: ModelFacts, visiting: Set<string>): SetsBySource => {
+    const known = memo.get(model.name);
+    if (known) return known;
+    const metaSets = model.meta ? [...(model.meta.sets.unique_together ?? []), ...(model.meta.sets.constraints ?? [])] : [];
+    const out: SetsBySource = { fields: model.uniqueSets.filter((set) => !metaSets.some((m) => sameSet(m, set))), unique_together: [], constraints: [] };
+    if (visiting.has(model.name)) return out;
+    visiting.add(model.name);
+    const bases = model.bases.map(find).filter((b): b is ModelFacts => b !== undefined && b !== model);
+    const of = (names: readonly string[]) => names.map(find).filter((b): b is ModelFacts => b !== undefined && b !== model).map((b) => resolve(b, visiting));
+    for (const base of bases) {
+      const sets = resolve(base, visiting);
+      out.fields.push(...sets.fields);
+      if (!base.abstract) out.fields.push(...sets.unique_together, ...sets.constraints);
     }
+    for (const option of META_OPTIONS) {
+      const own = model.meta?.sets[option];
+      if (!model.meta) {
+        for (const base of bases) if (base.abstract) out[option].push(...resolve(base, visiting)[option]);
+      } else if (own) {
+        out[option].push(...own);
+        for (const sets of of(model.meta.reuses[option] ?? [])) out[option].push(...sets[option]);
+      } else {
+        for (const sets of of(model.meta.bases)) out[option].push(...sets[option]);
+      }
+    }
+    visiting.delete(model.name);
+    memo.set(model.name, out);
+    return out;
+  };
+  const resolved = [...models.values()].map((model) => [model, resolve(model, new Set())] as const);
+  for (const [model, sets] of resolved) {
+    if (BUILTIN_MODELS.includes(model)) continue;
+    const all: string[][] = [];
+    for (const set of [...sets.fields, ...sets.unique_together, ...sets.constraints]) if (!all.some((s) => sameSet(s, set))) all.push(set);
+    model.uniqueSets = all;
   }
 }
 
@@ -161,6 +216,8 @@ export function uniqueCovers(index: ModelIndex, model: string | null, fields: st
   const facts = index.byName.get(model);
   if (!facts) return false;
   const lineage = withBases(index, facts);
+  // A singleton whose save() fixes the key: any second insert collides on the primary key.
+  if (lineage.some((m) => m.fixedPk)) return true;
   const nullable = new Set(lineage.flatMap((m) => m.nullableFields ?? []));
   const nullSafe = lineage.flatMap((m) => m.nullSafe ?? []);
   // NULL in `f` escapes the set unless a constraint also holds for NULLs (`nulls_distinct=False`,
@@ -173,7 +230,16 @@ export function uniqueCovers(index: ModelIndex, model: string | null, fields: st
   return partial || facts.uniqueSets.some((set) => set.length > 0 && set.every((f) => fields.includes(f) && !escapes(set, f)));
 }
 
-/** The fields a model (or a base it inherits from) declares `null=True`. */
+/**
+ * A manager the model (or a base) installs defines `method` itself: the call runs that code, not
+ * Django's, and its lookup may not be the one written at the call (the override is analysed on its own).
+ */
+export function managerOverrides(index: ModelIndex, model: string, method: string): boolean {
+  const facts = index.byName.get(model);
+  return facts !== undefined && withBases(index, facts).some((m) => (m.managers ?? []).some((manager) => index.managerCreateOverrides.get(manager)?.has(method) === true));
+}
+
+/** The fields a model (or a base) declares `null=True`. */
 export function nullableFields(index: ModelIndex, model: string): Set<string> {
   const facts = index.byName.get(model);
   return new Set(facts ? withBases(index, facts).flatMap((m) => m.nullableFields ?? []) : []);

@@ -5,7 +5,7 @@ import { atomicContaining, inScopes, locksIn } from "../analysis/scopes.js";
 import { describeWindow } from "../analysis/window.js";
 import type { CheckEvent, FetchEvent, WriteEvent } from "../extract/facts.js";
 import type { Project } from "../project/buildProject.js";
-import { isExternalModel, nullableFields, uniqueCovers } from "../project/models.js";
+import { isExternalModel, managerOverrides, nullableFields, uniqueCovers } from "../project/models.js";
 
 export const STC108: Rule = {
   meta: {
@@ -51,7 +51,9 @@ export const STC108: Rule = {
         "    return JsonResponse({\"id\": invoice.pk})",
       ].join("\n"),
       knownLimitations: [
-        "Unique constraints are read from models defined in the scanned tree (`unique=True`, `primary_key=True`, `OneToOneField`, `unique_together`, `UniqueConstraint`) plus Django's User, Group and Permission; constraints added only in migrations or in the database are not seen.",
+        "Unique constraints are read from models defined in the scanned tree (`unique=True`, `primary_key=True`, `OneToOneField`, `unique_together`, `UniqueConstraint`, a `save()` that always sets the primary key to a constant) plus Django's User, Group and Permission; constraints added only in migrations or in the database are not seen.",
+        "An abstract base's `unique_together` and `constraints` are inherited as Django inherits its Meta (no `Meta` of the subclass's own, `class Meta(Base.Meta)`, or `constraints = Base.Meta.constraints + [...]`); with several abstract bases, the Meta of each is taken, not only the first one's.",
+        "A `get_or_create()` through a custom manager that defines its own is checked inside that manager, not at the call.",
         "The guard and the create are matched by model name or by the same related manager (`user.invoices`).",
       ],
       references: [
@@ -154,6 +156,9 @@ function readThenBulkInsert(model: FunctionModel, guards: readonly CheckEvent[],
   const target = write.query!.model;
   if (!target || write.ignoreConflicts || integrityHandled(model, write.pos)) return null;
   const guard = guards.filter((g) => g.query!.model === target && g.pos < write.pos && inScopes(g.scopes, write.pos)).pop();
+  // `bulk_update()` inserts no row: after a plain read of the rows nothing it writes can duplicate
+  // another run's (a lost update is STC102's). After a guard it still acts on a stale answer.
+  if (!guard && write.method === "bulk_update") return null;
   const read = guard ?? model.events.filter((e): e is FetchEvent => e.type === "fetch" && !e.single && e.query.model === target && e.pos < write.pos).pop();
   if (!read || lockedBefore(model, read.pos, write.pos)) return null;
   return {
@@ -213,6 +218,8 @@ function lockedBefore(model: FunctionModel, guardPos: number, writePos: number):
 function unsafeGetOrCreate(model: FunctionModel, project: Project, write: WriteEvent): RuleHit | null {
   const modelName = write.query!.model;
   if (!modelName || !project.models.definedModels.has(modelName)) return null;
+  // A custom manager's own get_or_create() decides what is looked up; its body is checked where it is defined.
+  if (managerOverrides(project.models, modelName, write.method ?? "get_or_create") || managerOverrides(project.models, modelName, `a${write.method ?? "get_or_create"}`)) return null;
   const lookup = [...new Set([...write.query!.filterFields, ...write.lookupFields])];
   // A unique set that also takes the defaults: the losing create fails and get_or_create reads the winner's row.
   const maybeNull = write.maybeNullFields ?? [];

@@ -50,6 +50,8 @@ function querysetMethod(
     // `**options` may carry ignore_conflicts (set where the database supports it): given the benefit of the doubt.
     const splat = args?.namedChildren.some((a) => a.type === "dictionary_splat") === true;
     if (op === "bulk" && (splat || ["ignore_conflicts", "update_conflicts"].some((k) => keywords.get(k)?.text === "True"))) write.event.ignoreConflicts = true;
+    // `bulk_update()` changes rows that exist and inserts none: rules that need an insert tell them apart.
+    if (op === "bulk") write.event.method = method.replace(/^a(?=bulk_)/, "");
     if (op === "update") {
       for (const [key, value] of keywords) if (/\bF\(/.test(value.text)) write.event.fFields.push(normaliseField(key));
       write.event.setFields = [...keywords.keys()].map(normaliseField);
