@@ -315,8 +315,8 @@ async function stages(root, build) {
   const { SourceLines } = await from("extract/syntax.js");
   const { extractFileFacts } = await from("extract/extractFileFacts.js");
   const { buildProject } = await from("project/buildProject.js");
-  const { analyse } = await from("rules/analyse.js");
-  const { RULES } = await from("rules/registry.js");
+  const { analyse } = await from("analysis/engine.js");
+  const { RULES, findRule } = await from("rules/registry.js");
   const parser = await getPythonParser();
   const { files } = discover({ cwd: root, paths: [], exclude: [] });
   const sources = files.map((f) => ({ path: f.path, read: readSource(f.absolute, 5 * 1024 * 1024) })).filter((s) => s.read.ok);
@@ -349,7 +349,7 @@ async function stages(root, build) {
     const project = buildProject(facts, { rootName: root.split("/").pop(), basicAuthNames: [], authzModels: [] });
     const built = performance.now() - at;
     at = performance.now();
-    const findings = analyse(project, { rules: RULES, includeNonRequest: false, checkHelpers: [] });
+    const findings = analyse(project, { rules: RULES, findRule, includeNonRequest: false });
     const analysed = performance.now() - at;
     console.log(`round ${round} (${cursorKind()} cursor): parse ${ms(time.parse)}, copy ${ms(time.copy)}, module scan ${ms(time.scan)}, function walker ${ms(time.functions)}; buildProject ${ms(built)}, analyse ${ms(analysed)} (${sources.length} files, ${findings.length} findings)`);
   }

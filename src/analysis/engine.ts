@@ -45,11 +45,15 @@ export function analyse(project: Project, options: AnalyseOptions): Finding[] {
   ]);
   const findings: DraftFinding[] = [];
   const afterMigrations = migrateReceivers(project);
+  let requestCallees: Set<string> | null = null;
+  // Built once, on first need: the last name of every call made from request code.
+  const calledFromRequests = () => (requestCallees ??= new Set(project.files.filter((f) => f.requestCode).flatMap((f) =>
+    f.functions.flatMap((g) => g.events.flatMap((e) => (e.type === "call" ? [e.callee.split(".").pop()!] : []))))));
   // One file's models at a time: a project's worth of models at once costs tens of MB.
   for (const file of analysed) {
     const hits: Hit[] = [];
     for (const model of buildFunctionModels(project, file)) {
-      if (!options.includeNonRequest && (afterMigrations.has(model.fn) || calledOnlyOutsideRequests(project, model))) continue;
+      if (!options.includeNonRequest && (afterMigrations.has(model.fn) || calledOnlyOutsideRequests(project, model, calledFromRequests))) continue;
       for (const { rule, check } of checks) {
         for (const hit of check(model)) {
           const wide = isWide(model, hit);
@@ -89,13 +93,13 @@ function migrateReceivers(project: Project): Set<FunctionFacts> {
  * calls may be a signal receiver or a callback, which calls do not show, and stays analysed; so
  * does one whose name request code calls without the call resolving (a method, an alias).
  */
-function calledOnlyOutsideRequests(project: Project, model: FunctionModel): boolean {
+function calledOnlyOutsideRequests(project: Project, model: FunctionModel, calledFromRequests: () => Set<string>): boolean {
   const { file, fn } = model;
   if (fn.className !== null || fn.name.includes(".") || fn.viewLike || project.reach.endpointsOf(file, fn).length > 0) return false;
   const callers = project.calls.callersOf(file, fn);
   if (!callers.some((c) => !isTestCode(c.file.path)) || callers.some((c) => c.file.requestCode)) return false;
-  const named = (callee: string) => callee === fn.name || callee.endsWith(`.${fn.name}`);
-  return !project.files.some((f) => f.requestCode && f.functions.some((g) => g.events.some((e) => e.type === "call" && named(e.callee))));
+  // A call from request code by this name, even one not traced to this function, may reach it.
+  return !calledFromRequests().has(fn.name);
 }
 
 /**
