@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { basename, dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareCacheRoot } from "../src/cache/cacheRoot.js";
-import { keyedDigest } from "../src/cache/entryFile.js";
+import { hashBuildFolders, keyedDigest } from "../src/cache/entryFile.js";
 import { ResultCache, contentKey } from "../src/cache/resultCache.js";
 import { main } from "../src/cli/main.js";
 import { readSource } from "../src/discover/readSource.js";
@@ -433,5 +433,15 @@ describe("the CLI's cache options", () => {
       expect(await main(argv, bad.io)).toBe(2);
       expect(bad.err.join("")).toMatch(/--cache-dir and --no-cache|--jobs must be|--file-timeout must be/);
     }
+  });
+});
+
+describe("the extractor's fingerprint", () => {
+  it("covers the extractor's subfolders, so a change to the function walker is never served stale facts", () => {
+    const hashed: string[] = [];
+    const recorder = { update(value: unknown) { if (typeof value === "string") hashed.push(value.trim()); return recorder; } };
+    hashBuildFolders(recorder as unknown as ReturnType<typeof createHash>, ["extract"]);
+    expect(hashed.some((name) => /^extract\/function\/statements\.(js|ts)$/.test(name))).toBe(true);
+    expect(hashed.some((name) => /^extract\/moduleFacts\.(js|ts)$/.test(name))).toBe(true);
   });
 });
