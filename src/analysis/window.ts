@@ -6,12 +6,10 @@ import type { CheckEvent, FunctionEvent, Region, Span } from "../extract/facts.j
 import type { ModelCore } from "./model.js";
 import { checkPosition } from "./scopes.js";
 
-/** Events strictly between two positions that widen a race window. */
-export function windowEvents(model: ModelCore, from: number, to: number): FunctionEvent[] {
-  const away = awayBranches(model, from, to);
-  return model.events.filter(
-    (e) => e.pos > from && e.pos < to && (e.type === "fetch" || e.type === "write" || e.type === "call" || e.type === "slow") && !inSpans(e.pos, away),
-  );
+/** What runs between a check's position and its use's: the events and the loops started there. */
+interface Between {
+  events: FunctionEvent[];
+  loops: Region[];
 }
 
 const inSpans = (pos: number, spans: readonly Span[]) => spans.some(([start, end]) => pos >= start && pos < end);
@@ -23,24 +21,30 @@ const inSpans = (pos: number, spans: readonly Span[]) => spans.some(([start, end
  */
 function awayBranches(model: ModelCore, from: number, to: number): Span[] {
   const check = model.events.find((e): e is CheckEvent => e.type === "check" && checkPosition(e) === from);
-  if (!check || !inSpans(to, check.scopes)) return [];
-  return check.scopes.filter((scope) => !inSpans(to, [scope]));
+  return check && inSpans(to, check.scopes) ? check.scopes.filter((scope) => !inSpans(to, [scope])) : [];
 }
+
+/** The events and loops strictly between two positions, outside the check's away branches. */
+function between(model: ModelCore, from: number, to: number): Between {
+  const away = awayBranches(model, from, to);
+  return {
+    events: model.events.filter((e) => e.pos > from && e.pos < to && !inSpans(e.pos, away)),
+    loops: model.fn.regions.filter((r) => r.kind === "loop" && r.span[0] > from && r.span[0] < to && !inSpans(r.span[0], away)),
+  };
+}
+
+/** Events that widen a race window: queries, writes, calls, slow work. */
+const widens = (e: FunctionEvent) => e.type === "fetch" || e.type === "write" || e.type === "call" || e.type === "slow";
 
 /**
  * Slow work between two positions: network or file I/O, sleeps, calls to helpers that do such
  * work, and loops that query the database.
  */
 export function slowWork(model: ModelCore, from: number, to: number): boolean {
-  const away = awayBranches(model, from, to);
-  if (model.events.some((e) => e.type === "slow" && e.pos > from && e.pos < to && !inSpans(e.pos, away))) return true;
-  return loopsBetween(model, from, to).some((loop) =>
+  const { events, loops } = between(model, from, to);
+  if (events.some((e) => e.type === "slow")) return true;
+  return loops.some((loop) =>
     model.events.some((e) => (e.type === "fetch" || e.type === "write") && e.pos >= loop.span[0] && e.pos < loop.span[1] && e.pos < to));
-}
-
-export function loopsBetween(model: ModelCore, from: number, to: number): Region[] {
-  const away = awayBranches(model, from, to);
-  return model.fn.regions.filter((r) => r.kind === "loop" && r.span[0] > from && r.span[0] < to && !inSpans(r.span[0], away));
 }
 
 /**
@@ -48,18 +52,19 @@ export function loopsBetween(model: ModelCore, from: number, to: number): Region
  * loop in between, and the use follows the check's guard directly (`if not ok: return` + use).
  */
 export function isAdjacent(model: ModelCore, check: CheckEvent, usePos: number, useLine: number): boolean {
-  const from = checkPosition(check);
-  return windowEvents(model, from, usePos).length === 0 && loopsBetween(model, from, usePos).length === 0 && useLine - check.site.endLine <= 2;
+  const { events, loops } = between(model, checkPosition(check), usePos);
+  return !events.some(widens) && loops.length === 0 && useLine - check.site.endLine <= 2;
 }
 
 /** A short description of what runs between check and use, for messages. */
 export function describeWindow(model: ModelCore, from: number, to: number): string {
-  const tally = tallyWindow(windowEvents(model, from, to));
+  const { events, loops } = between(model, from, to);
+  const tally = tallyWindow(events.filter(widens));
   const parts: string[] = [];
   if (tally.slow.length > 0) parts.push(tally.slow.join(", "));
   if (tally.queries > 0) parts.push(`${tally.queries} other ${tally.queries === 1 ? "query" : "queries"}`);
   if (tally.calls > 0) parts.push(`${tally.calls} ${tally.calls === 1 ? "call" : "calls"}`);
-  if (loopsBetween(model, from, to).length > 0) parts.push("a loop");
+  if (loops.length > 0) parts.push("a loop");
   return parts.length > 0 ? parts.join(", ") : "only Python statements, but the read and the write are separate round trips";
 }
 
