@@ -59,18 +59,8 @@ export function lockUserRow(ctx: BuildContext): BuiltFix {
   if (!check || check.file) return { reason: "DRF runs this check in a permission class before the handler; re-check inside the handler's transaction instead" };
   const at = checkAt(ctx.fn, check.line);
   if (!at) return { reason: noCheckReason(ctx.fn, check.line) };
-  const user = requestUserIn(ctx.fn, at.condition);
-  if (!user) return { reason: "the check does not read request.user, so which rows to lock is not known" };
-  const model = userModel(ctx.source);
-  if ("reason" in model) return model;
-  return inTransaction(ctx, {
-    lines: [check.line, ...ctx.useLines],
-    prologue: [lockUserStatement(model.expr, user)],
-    outer: model.edit ? [model.edit] : [],
-    safety: "unsafe",
-    unsafeBecause: USER_LOCK_UNSAFE,
-    what: `Lock the requesting user's row before the check on line ${check.line}`,
-  });
+  return lockRequestUser(ctx, at.condition, check.line, USER_LOCK_UNSAFE, `Lock the requesting user's row before the check on line ${check.line}`)
+    ?? { reason: "the check does not read request.user, so which rows to lock is not known" };
 }
 
 /** STC108: lock the row the guard reads (a quota, an account), else the requesting user's row. */
@@ -91,17 +81,26 @@ export function lockGuardRow(ctx: BuildContext): BuiltFix {
       what: `Fetch \`${subject.name}\` with select_for_update() so that concurrent creates wait for each other`,
     });
   }
-  const user = requestUserIn(ctx.fn, at.condition);
-  if (!user) return { reason: noFix };
+  return lockRequestUser(ctx, at.condition, check.line, unsafeBecause, `Lock the requesting user's row before the guard on line ${check.line}`) ?? { reason: noFix };
+}
+
+/**
+ * Locks the requesting user's row before the check on `checkLine` and runs the check and the
+ * uses in one transaction (STC101's fix, STC108's fallback); null when the check's condition
+ * does not read request.user.
+ */
+function lockRequestUser(ctx: BuildContext, condition: SyntaxNode, checkLine: number, unsafeBecause: string, what: string): BuiltFix | null {
+  const user = requestUserIn(ctx.fn, condition);
+  if (!user) return null;
   const model = userModel(ctx.source);
   if ("reason" in model) return model;
   return inTransaction(ctx, {
-    lines: [check.line, ...ctx.useLines],
+    lines: [checkLine, ...ctx.useLines],
     prologue: [lockUserStatement(model.expr, user)],
     outer: model.edit ? [model.edit] : [],
     safety: "unsafe",
     unsafeBecause,
-    what: `Lock the requesting user's row before the guard on line ${check.line}`,
+    what,
   });
 }
 
