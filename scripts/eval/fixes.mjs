@@ -15,25 +15,17 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { REPO, commandLine, loadScan } from "./cli.mjs";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const args = process.argv.slice(2);
-const option = (name) => {
-  const i = args.indexOf(name);
-  if (i < 0) return null;
-  const value = args[i + 1];
-  args.splice(i, 2);
-  return value;
-};
-const only = option("--only");
-const work = resolve(option("--work") ?? join(tmpdir(), "stalecheck-eval-fixes"));
-const [mirrors] = args;
+const { options, rest } = commandLine(process.argv.slice(2), ["--only", "--work"]);
+const only = options["--only"];
+const work = resolve(options["--work"] ?? join(tmpdir(), "stalecheck-eval-fixes"));
+const [mirrors] = rest;
 if (!mirrors) {
   console.error("usage: npm run eval:fixes -- MIRRORS [--only owner/name] [--work DIR]\n  MIRRORS holds bare git mirrors as <owner>+<name>/repo");
   process.exit(2);
 }
-const { scan } = await import(pathToFileURL(join(REPO, "dist", "index.js")).href);
+const scan = await loadScan();
 const cases = JSON.parse(readFileSync(join(REPO, "eval", "fixes.json"), "utf8")).filter((c) => !only || c.repo === only);
 
 const scans = new Map();

@@ -10,25 +10,17 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { REPO, commandLine, loadScan } from "./cli.mjs";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const args = process.argv.slice(2);
-const option = (name) => {
-  const i = args.indexOf(name);
-  if (i < 0) return null;
-  const value = args[i + 1];
-  args.splice(i, 2);
-  return value;
-};
-const triageDir = resolve(option("--triage") ?? join(REPO, "eval", "triage"));
-const jsonOut = option("--json");
-const [corpusDir] = args;
+const { options, rest } = commandLine(process.argv.slice(2), ["--triage", "--json"]);
+const triageDir = resolve(options["--triage"] ?? join(REPO, "eval", "triage"));
+const jsonOut = options["--json"];
+const [corpusDir] = rest;
 if (!corpusDir) {
   console.error("usage: npm run eval:noise -- DIR [--triage FOLDER] [--json FILE]\n  DIR holds each project of eval/triage/*.json, extracted at its commit, as DIR/<project>");
   process.exit(2);
 }
-const { scan } = await import(pathToFileURL(join(REPO, "dist", "index.js")).href);
+const scan = await loadScan();
 
 const keyOf = (f) => `${f.file}\u0000${f.function}\u0000${f.check?.line ?? f.line}`;
 const pct = (n, d) => (d === 0 ? "-" : `${Math.round((100 * n) / d)}%`);
